@@ -1,0 +1,36 @@
+/**
+ * `@mmgr/heap`: a byte arena on an `ArrayBuffer` and its O(1) general-purpose
+ * allocator (TLSF). The malloc(3) under every other `@mmgr` allocator.
+ *
+ * @packageDocumentation
+ */
+
+export { NULL, type HeapOptions, type HeapStats, type Ptr } from "./api.js";
+export {
+  HeapCorruptionError,
+  InvalidAlignmentError,
+  InvalidPointerError,
+  InvalidSizeError,
+  InvalidStateError,
+  MmgrError,
+  NotSupportedError,
+  OutOfMemoryError,
+} from "./errors.js";
+export { Heap } from "./heap.js";
+export {
+  ALIGN,
+  BLOCK_HDR_SIZE,
+  CONTROL_SIZE,
+  END_SIZE,
+  FIRST_BLOCK,
+  FL_COUNT,
+  HEAP_MAX_SIZE,
+  HEAP_MIN_SIZE,
+  MAX_ALIGNMENT,
+  MAX_ALLOC_SIZE,
+  MIN_BLOCK_SIZE,
+  SENTINEL_BYTE,
+  SL_COUNT,
+  TRAILER_SIZE,
+  WIPE_BYTE,
+} from "./layout.js";
