@@ -60,7 +60,6 @@ import {
   FL_SHIFT,
   FLAG_FREE,
   FLAG_PREV_FREE,
-  FLAGS_MASK,
   GROW_GRANULE,
   HEAP_FLAG_CHECKING,
   HEAP_MAGIC,
@@ -313,7 +312,7 @@ export class Heap {
         const moved = this.malloc(size);
         if (moved === 0) return 0;
         const keep = this.usable(b);
-        this.u8.copyWithin(moved, ptr, ptr + (keep < size ? keep : size));
+        this.u8.copyWithin(moved, ptr, ptr + Math.min(keep, size));
         this.release(b);
         i32[CTL_ALLOCATIONS]--;
         return moved;
@@ -410,7 +409,10 @@ export class Heap {
     };
     if (i32[CTL_MAGIC] !== HEAP_MAGIC) corrupt(0, "control struct magic overwritten");
     if (size !== this.buffer.byteLength) {
-      corrupt(CTL_SIZE * 4, `arena size ${size} differs from the buffer's ${this.buffer.byteLength}`);
+      corrupt(
+        CTL_SIZE * 4,
+        `arena size ${size} differs from the buffer's ${this.buffer.byteLength}`,
+      );
     }
     const end = size - END_SIZE;
     let used = 0;
@@ -425,11 +427,15 @@ export class Heap {
         corrupt(b, `block size ${bsize} out of range`);
       }
       if (((hdr & FLAG_PREV_FREE) !== 0) !== prevFree) {
-        corrupt(b, `PREV_FREE flag says ${!prevFree} but the left block is ${prevFree ? "free" : "used"}`);
+        corrupt(
+          b,
+          `PREV_FREE flag says ${!prevFree} but the left block is ${prevFree ? "free" : "used"}`,
+        );
       }
       if (hdr & FLAG_FREE) {
         if (prevFree) corrupt(b, "two adjacent free blocks (missed coalescing)");
-        if (i32[((b + bsize) >> 2) - 1] !== bsize) corrupt(b + bsize - 4, "boundary tag of free block");
+        if (i32[((b + bsize) >> 2) - 1] !== bsize)
+          corrupt(b + bsize - 4, "boundary tag of free block");
         freeSet.add(b);
         prevFree = true;
       } else {
@@ -447,17 +453,23 @@ export class Heap {
     if ((i32[end >> 2] & SIZE_MASK) !== 0 || i32[(end >> 2) + 1] !== END_CHECK) {
       corrupt(end, "end marker overwritten");
     }
-    if (((i32[end >> 2] & FLAG_PREV_FREE) !== 0) !== prevFree) corrupt(end, "end marker PREV_FREE flag");
-    if (used !== i32[CTL_USED]) corrupt(CTL_USED * 4, `used counter ${i32[CTL_USED]}, blocks say ${used}`);
+    if (((i32[end >> 2] & FLAG_PREV_FREE) !== 0) !== prevFree)
+      corrupt(end, "end marker PREV_FREE flag");
+    if (used !== i32[CTL_USED])
+      corrupt(CTL_USED * 4, `used counter ${i32[CTL_USED]}, blocks say ${used}`);
     if (allocations !== i32[CTL_ALLOCATIONS]) {
-      corrupt(CTL_ALLOCATIONS * 4, `allocation counter ${i32[CTL_ALLOCATIONS]}, blocks say ${allocations}`);
+      corrupt(
+        CTL_ALLOCATIONS * 4,
+        `allocation counter ${i32[CTL_ALLOCATIONS]}, blocks say ${allocations}`,
+      );
     }
     // The lists: every member a free block of the walk, on the list its size
     // maps to, linked both ways, and a bit set exactly for the non-empty lists.
     const flMap = i32[CTL_FL_BITMAP];
     for (let fl = 0; fl < FL_COUNT; fl++) {
       const slMap = i32[CTL_SL_BITMAP + fl];
-      if (((flMap >>> fl) & 1) !== (slMap !== 0 ? 1 : 0)) corrupt(CTL_FL_BITMAP * 4, `first-level bit ${fl}`);
+      if (((flMap >>> fl) & 1) !== (slMap !== 0 ? 1 : 0))
+        corrupt(CTL_FL_BITMAP * 4, `first-level bit ${fl}`);
       for (let sl = 0; sl < SL_COUNT; sl++) {
         const list = fl * SL_COUNT + sl;
         const head = i32[CTL_HEADS + list];
@@ -466,10 +478,12 @@ export class Heap {
         }
         let prev = 0;
         for (let f = head; f !== 0; f = i32[(f >> 2) + BLOCK_NEXT]) {
-          if (f < FIRST_BLOCK || f >= end || (f & ALIGN_MASK) !== 0) corrupt(f, "free list link out of range");
+          if (f < FIRST_BLOCK || f >= end || (f & ALIGN_MASK) !== 0)
+            corrupt(f, "free list link out of range");
           if ((i32[f >> 2] & FLAG_FREE) === 0) corrupt(f, "used block on a free list");
           if (i32[(f >> 2) + BLOCK_PREV] !== prev) corrupt(f, "free list back link");
-          if (Heap.mapping(i32[f >> 2] & SIZE_MASK) !== list) corrupt(f, "free block on the wrong list");
+          if (Heap.mapping(i32[f >> 2] & SIZE_MASK) !== list)
+            corrupt(f, "free block on the wrong list");
           if (!freeSet.delete(f)) corrupt(f, "free list holds a stray block or a cycle");
           prev = f;
         }
@@ -486,7 +500,7 @@ export class Heap {
   private blockSizeFor(size: number): number {
     const extra = this.checking ? BLOCK_HDR_SIZE + 1 + TRAILER_SIZE : BLOCK_HDR_SIZE;
     const need = (size + extra + ALIGN_MASK) & ~ALIGN_MASK;
-    return need < MIN_BLOCK_SIZE ? MIN_BLOCK_SIZE : need;
+    return Math.max(need, MIN_BLOCK_SIZE);
   }
 
   /** Usable bytes of the used block at `b`. */
@@ -660,7 +674,8 @@ export class Heap {
     const i32 = this.i32;
     const old = i32[CTL_SIZE];
     // search() rounds need up to its list's boundary: the new block must reach it.
-    const rounded = need < SMALL_BLOCK_SIZE ? need : need + (1 << (31 - Math.clz32(need) - SL_BITS)) - 1;
+    const rounded =
+      need < SMALL_BLOCK_SIZE ? need : need + (1 << (31 - Math.clz32(need) - SL_BITS)) - 1;
     const least = old + rounded;
     if (least > this.maxSize) return false;
     let target = Math.max(least, old + (old >>> 1));
@@ -714,7 +729,11 @@ export class Heap {
     if (this.checking) {
       const hdr = i32[b >> 2];
       const bsize = hdr & SIZE_MASK;
-      if ((hdr & FLAG_FREE) !== 0 || bsize < MIN_BLOCK_SIZE || b + bsize > i32[CTL_SIZE] - END_SIZE) {
+      if (
+        (hdr & FLAG_FREE) !== 0 ||
+        bsize < MIN_BLOCK_SIZE ||
+        b + bsize > i32[CTL_SIZE] - END_SIZE
+      ) {
         throw new HeapCorruptionError(
           `${fn}(): header of pointer ${ptr} is damaged (size word ${hdr})`,
           b,
@@ -785,7 +804,8 @@ export class Heap {
       } else if (this.checking && this.i32[(b >> 2) + BLOCK_CHECK] === WIPE_WORD) {
         why = "lies in freed memory (double free, or a pointer into a freed block)";
       } else {
-        why = "is not the start of a live allocation of this heap (never allocated, interior, or another allocator's)";
+        why =
+          "is not the start of a live allocation of this heap (never allocated, interior, or another allocator's)";
       }
     }
     throw new InvalidPointerError(`${fn}(): pointer ${describe(ptr)} ${why}`, ptr);

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-export { NULL, type HeapOptions, type HeapStats, type Ptr } from "./api.js";
+export { type HeapOptions, type HeapStats, NULL, type Ptr } from "./api.js";
 export {
   HeapCorruptionError,
   InvalidAlignmentError,
