@@ -563,7 +563,12 @@ export class Heap {
     let slMap = i32[CTL_SL_BITMAP + fl] & (-1 << sl);
     if (slMap === 0) {
       const flMap = i32[CTL_FL_BITMAP] & (-1 << (fl + 1));
-      if (flMap === 0) return 0;
+      if (flMap === 0) {
+        // Nothing above: the head of need's own list may still be big enough
+        // (the round-up skips it). Looking at the head alone keeps this O(1).
+        const head = i32[CTL_HEADS + Heap.mapping(need)];
+        return head !== 0 && (i32[head >> 2] & SIZE_MASK) >= need ? head : 0;
+      }
       fl = ctz(flMap);
       slMap = i32[CTL_SL_BITMAP + fl];
     }
@@ -673,10 +678,11 @@ export class Heap {
   private grow(need: number): boolean {
     const i32 = this.i32;
     const old = i32[CTL_SIZE];
-    // search() rounds need up to its list's boundary: the new block must reach it.
-    const rounded =
-      need < SMALL_BLOCK_SIZE ? need : need + (1 << (31 - Math.clz32(need) - SL_BITS)) - 1;
-    const least = old + rounded;
+    // The new space merges with a free block at the old end; the merged block
+    // goes to the head of its list, where search() looks last.
+    const endHdr = i32[(old - END_SIZE) >> 2];
+    const tail = endHdr & FLAG_PREV_FREE ? i32[((old - END_SIZE) >> 2) - 1] : 0;
+    const least = old + need - tail;
     if (least > this.maxSize) return false;
     let target = Math.max(least, old + (old >>> 1));
     target = Math.min(this.maxSize, Math.ceil(target / GROW_GRANULE) * GROW_GRANULE);
@@ -687,15 +693,13 @@ export class Heap {
     }
     this.refreshViews();
     const oldEnd = old - END_SIZE;
-    const endHdr = this.i32[oldEnd >> 2];
     let b = oldEnd;
     let bsize = target - old;
     if (this.checking) this.u8.fill(WIPE_BYTE, oldEnd, target - END_SIZE);
-    if (endHdr & FLAG_PREV_FREE) {
-      const lsize = this.i32[(oldEnd >> 2) - 1];
-      b = oldEnd - lsize;
-      this.unlinkFree(b, lsize);
-      bsize += lsize;
+    if (tail !== 0) {
+      b = oldEnd - tail;
+      this.unlinkFree(b, tail);
+      bsize += tail;
     }
     this.i32[CTL_SIZE] = target;
     this.writeEnd(target, FLAG_PREV_FREE);
