@@ -38,7 +38,8 @@ function verify(model: Model, heap: Heap): void {
     expect(end).toBeLessThanOrEqual(heap.size);
     const bytes = heap.u8.subarray(a.ptr, a.ptr + a.size);
     for (let i = 0; i < bytes.length; i++) {
-      if (bytes[i] !== a.fill) throw new Error(`byte ${a.ptr + i} of block ${a.ptr} is ${bytes[i]}, wrote ${a.fill}`);
+      if (bytes[i] !== a.fill)
+        throw new Error(`byte ${a.ptr + i} of block ${a.ptr} is ${bytes[i]}, wrote ${a.fill}`);
     }
   }
   expect(heap.stats().allocations).toBe(model.live.length);
@@ -54,7 +55,8 @@ class Malloc implements fc.Command<Model, Real> {
   run(model: Model, { heap }: Real): void {
     const ptr = this.zero ? heap.calloc(this.size) : heap.malloc(this.size);
     if (ptr !== NULL) {
-      if (this.zero) expect(heap.u8.subarray(ptr, ptr + this.size).every((x) => x === 0)).toBe(true);
+      if (this.zero)
+        expect(heap.u8.subarray(ptr, ptr + this.size).every((x) => x === 0)).toBe(true);
       const a = { ptr, size: this.size, fill: fillOf(model), align: 8 };
       write(heap, a);
       model.live.push(a);
@@ -117,7 +119,9 @@ class Free implements fc.Command<Model, Real> {
 }
 
 /** Sizes log-uniform from 0 to 16 KiB, so small classes and the TLSF first levels all get traffic. */
-const size = fc.integer({ min: 0, max: 14 }).chain((bits) => fc.integer({ min: 0, max: (1 << bits) + 7 }));
+const size = fc
+  .integer({ min: 0, max: 14 })
+  .chain((bits) => fc.integer({ min: 0, max: (1 << bits) + 7 }));
 
 const commands = [
   fc.tuple(size, fc.boolean()).map(([n, zero]) => new Malloc(n, zero)),

@@ -238,13 +238,18 @@ describe("Heap.memalign", () => {
     heap.check();
   });
 
-  it.each([0, 3, 12, -8, 1.5, Number.NaN, MAX_ALIGNMENT * 2])("rejects alignment %s", (alignment) => {
-    const heap = Heap.create({ initialSize: 64 * KiB });
-    const before = heap.stats();
-    expect(() => heap.memalign(alignment, 8)).toThrow(InvalidAlignmentError);
-    expect(() => heap.memalign(alignment, 8)).toThrow(`memalign(): alignment ${alignment} is not a power of two`);
-    expect(heap.stats()).toEqual(before);
-  });
+  it.each([0, 3, 12, -8, 1.5, Number.NaN, MAX_ALIGNMENT * 2])(
+    "rejects alignment %s",
+    (alignment) => {
+      const heap = Heap.create({ initialSize: 64 * KiB });
+      const before = heap.stats();
+      expect(() => heap.memalign(alignment, 8)).toThrow(InvalidAlignmentError);
+      expect(() => heap.memalign(alignment, 8)).toThrow(
+        `memalign(): alignment ${alignment} is not a power of two`,
+      );
+      expect(heap.stats()).toEqual(before);
+    },
+  );
 });
 
 describe("Heap.realloc", () => {
@@ -368,7 +373,15 @@ describe("Heap.bytes", () => {
 });
 
 describe("Heap bad sizes", () => {
-  const sizes: unknown[] = [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, MAX_ALLOC_SIZE + 1, 2 ** 32, "8"];
+  const sizes: unknown[] = [
+    -1,
+    1.5,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    MAX_ALLOC_SIZE + 1,
+    2 ** 32,
+    "8",
+  ];
   it.each(sizes)("rejects %s in malloc, calloc, realloc and memalign, changing nothing", (size) => {
     const heap = Heap.create({ initialSize: 64 * KiB });
     const p = heap.malloc(8);
@@ -389,7 +402,9 @@ describe("Heap bad sizes", () => {
 
   it("names the value and the function", () => {
     const heap = Heap.create({ initialSize: 64 * KiB });
-    expect(() => heap.malloc(-5)).toThrow(`malloc(): invalid size -5: not an integer from 0 to ${MAX_ALLOC_SIZE}`);
+    expect(() => heap.malloc(-5)).toThrow(
+      `malloc(): invalid size -5: not an integer from 0 to ${MAX_ALLOC_SIZE}`,
+    );
     const err = (() => {
       try {
         heap.malloc(-5);
