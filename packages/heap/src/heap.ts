@@ -88,6 +88,13 @@ function ctz(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
 
+/** The list (fl * SL_COUNT + sl) a free block of `size` belongs on: TLSF's mapping_insert. */
+function mapping(size: number): number {
+  if (size < SMALL_BLOCK_SIZE) return size >>> ALIGN_BITS;
+  const fls = 31 - Math.clz32(size);
+  return (fls - FL_SHIFT + 1) * SL_COUNT + ((size >>> (fls - SL_BITS)) ^ SL_COUNT);
+}
+
 /**
  * A byte arena and its allocator. Pointers are byte offsets into
  * {@link Heap.buffer}; read and write them through the views.
@@ -482,8 +489,7 @@ export class Heap {
             corrupt(f, "free list link out of range");
           if ((i32[f >> 2] & FLAG_FREE) === 0) corrupt(f, "used block on a free list");
           if (i32[(f >> 2) + BLOCK_PREV] !== prev) corrupt(f, "free list back link");
-          if (Heap.mapping(i32[f >> 2] & SIZE_MASK) !== list)
-            corrupt(f, "free block on the wrong list");
+          if (mapping(i32[f >> 2] & SIZE_MASK) !== list) corrupt(f, "free block on the wrong list");
           if (!freeSet.delete(f)) corrupt(f, "free list holds a stray block or a cycle");
           prev = f;
         }
@@ -509,13 +515,6 @@ export class Heap {
     return this.checking ? this.i32[((b + bsize) >> 2) - 1] : bsize - BLOCK_HDR_SIZE;
   }
 
-  /** The list (fl * SL_COUNT + sl) a free block of `size` belongs on: TLSF's mapping_insert. */
-  private static mapping(size: number): number {
-    if (size < SMALL_BLOCK_SIZE) return size >>> ALIGN_BITS;
-    const fls = 31 - Math.clz32(size);
-    return (fls - FL_SHIFT + 1) * SL_COUNT + ((size >>> (fls - SL_BITS)) ^ SL_COUNT);
-  }
-
   /** Takes a free block of at least `need` bytes, growing the arena if needed; 0 if none. */
   private take(need: number): number {
     let b = this.search(need);
@@ -526,20 +525,20 @@ export class Heap {
     }
     const i32 = this.i32;
     const bsize = i32[b >> 2] & SIZE_MASK;
-    this.unlinkFree(b, bsize);
-    i32[(b >> 2) + BLOCK_CHECK] = this.tag ^ (b + BLOCK_HDR_SIZE);
-    i32[CTL_ALLOCATIONS]++;
-    // A free block's left neighbour is never free, so there is no PREV_FREE to keep.
     const rest = bsize - need;
+    // A free block's left neighbour is never free, so there is no PREV_FREE to keep.
     if (rest >= MIN_BLOCK_SIZE) {
+      this.moveFree(b, bsize, b + need, rest); // its right neighbour already says PREV_FREE
       i32[(b >> 2) + BLOCK_SIZE] = need;
-      this.linkFree(b + need, rest); // its right neighbour already says PREV_FREE
       this.addUsed(need);
     } else {
+      this.unlinkFree(b, bsize);
       i32[(b >> 2) + BLOCK_SIZE] = bsize;
       i32[(b + bsize) >> 2] &= ~FLAG_PREV_FREE;
       this.addUsed(bsize);
     }
+    i32[(b >> 2) + BLOCK_CHECK] = this.tag ^ (b + BLOCK_HDR_SIZE);
+    i32[CTL_ALLOCATIONS]++;
     return b;
   }
 
@@ -566,7 +565,7 @@ export class Heap {
       if (flMap === 0) {
         // Nothing above: the head of need's own list may still be big enough
         // (the round-up skips it). Looking at the head alone keeps this O(1).
-        const head = i32[CTL_HEADS + Heap.mapping(need)];
+        const head = i32[CTL_HEADS + mapping(need)];
         return head !== 0 && (i32[head >> 2] & SIZE_MASK) >= need ? head : 0;
       }
       fl = ctz(flMap);
@@ -581,7 +580,7 @@ export class Heap {
     const w = b >> 2;
     i32[w + BLOCK_SIZE] = bsize | FLAG_FREE;
     i32[((b + bsize) >> 2) - 1] = bsize;
-    const list = Heap.mapping(bsize);
+    const list = mapping(bsize);
     const head = i32[CTL_HEADS + list];
     i32[w + BLOCK_NEXT] = head;
     i32[w + BLOCK_PREV] = 0;
@@ -601,7 +600,7 @@ export class Heap {
     if (prev !== 0) {
       i32[(prev >> 2) + BLOCK_NEXT] = next;
     } else {
-      const list = Heap.mapping(bsize);
+      const list = mapping(bsize);
       i32[CTL_HEADS + list] = next;
       if (next === 0) {
         const fl = list >>> SL_BITS;
@@ -610,6 +609,32 @@ export class Heap {
         if (slMap === 0) i32[CTL_FL_BITMAP] &= ~(1 << fl);
       }
     }
+  }
+
+  /**
+   * The free block `from` becomes the free block `to` of `toSize` (a split
+   * or a merge). When both map to one list, `to` takes `from`'s place in it
+   * and the bitmaps are left alone: the common case of carving from, and
+   * merging back into, one large block.
+   */
+  private moveFree(from: number, fromSize: number, to: number, toSize: number): void {
+    const list = mapping(toSize);
+    if (list !== mapping(fromSize)) {
+      this.unlinkFree(from, fromSize);
+      this.linkFree(to, toSize);
+      return;
+    }
+    const i32 = this.i32;
+    const next = i32[(from >> 2) + BLOCK_NEXT];
+    const prev = i32[(from >> 2) + BLOCK_PREV];
+    const w = to >> 2;
+    i32[w + BLOCK_SIZE] = toSize | FLAG_FREE;
+    i32[w + BLOCK_NEXT] = next;
+    i32[w + BLOCK_PREV] = prev;
+    i32[((to + toSize) >> 2) - 1] = toSize;
+    if (next !== 0) i32[(next >> 2) + BLOCK_PREV] = to;
+    if (prev !== 0) i32[(prev >> 2) + BLOCK_NEXT] = to;
+    else i32[CTL_HEADS + list] = to;
   }
 
   /** Cuts a used block of `bsize` at `b` down to `need`, freeing the tail if it can stand alone. */
@@ -638,29 +663,27 @@ export class Heap {
   private release(b: number): void {
     const i32 = this.i32;
     const hdr = i32[b >> 2];
-    let bsize = hdr & SIZE_MASK;
+    const bsize = hdr & SIZE_MASK;
     this.addUsed(-bsize);
     i32[(b >> 2) + BLOCK_CHECK] = 0; // a stale header never passes validate() again
     if (this.checking) this.u8.fill(WIPE_BYTE, b + BLOCK_HDR_SIZE, b + bsize);
     const right = b + bsize;
     const rhdr = i32[right >> 2];
-    if (rhdr & FLAG_FREE) {
-      const rsize = rhdr & SIZE_MASK;
-      this.unlinkFree(right, rsize);
-      if (this.checking) this.u8.fill(WIPE_BYTE, right, right + BLOCK_HDR_SIZE + 4);
-      bsize += rsize;
-    } else {
-      i32[right >> 2] = rhdr | FLAG_PREV_FREE;
-    }
+    const rsize = rhdr & FLAG_FREE ? rhdr & SIZE_MASK : 0;
+    if (rsize === 0) i32[right >> 2] = rhdr | FLAG_PREV_FREE;
     if (hdr & FLAG_PREV_FREE) {
       const lsize = i32[(b >> 2) - 1];
       const left = b - lsize;
-      this.unlinkFree(left, lsize);
+      if (rsize !== 0) this.unlinkFree(right, rsize);
+      this.moveFree(left, lsize, left, lsize + bsize + rsize);
       if (this.checking) this.u8.fill(WIPE_BYTE, b - 4, b + BLOCK_HDR_SIZE);
-      b = left;
-      bsize += lsize;
+    } else if (rsize !== 0) {
+      this.moveFree(right, rsize, b, bsize + rsize);
+    } else {
+      this.linkFree(b, bsize);
     }
-    this.linkFree(b, bsize);
+    // The headers swallowed by the merge, once their links have been read.
+    if (rsize !== 0 && this.checking) this.u8.fill(WIPE_BYTE, right, right + BLOCK_HDR_SIZE + 4);
   }
 
   private addUsed(delta: number): void {
