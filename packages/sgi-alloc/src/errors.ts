@@ -1,0 +1,36 @@
+/*-------------------------------------------------------------------------
+ *
+ * errors.ts
+ *	  Formatting of error messages shared by both levels (not exported from
+ *	  the package). The error classes themselves are @mmgr/heap's.
+ *
+ *-------------------------------------------------------------------------
+ */
+
+import { HeapCorruptionError, InvalidPointerError, MAX_ALLOC_SIZE } from "@mmgr/heap";
+
+/** A value as an error message shows it: numbers as they are, strings quoted. */
+export function fmt(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "bigint") return `${value}n`;
+  return String(value);
+}
+
+/** Whether `n` is an integer from `min` to the heap's MAX_ALLOC_SIZE. */
+export function isSize(n: unknown, min: number): n is number {
+  return typeof n === "number" && n === (n | 0) && n >= min && n <= MAX_ALLOC_SIZE;
+}
+
+/**
+ * Rethrows an error of the heap with the name of the call that made it in
+ * front, so a message says which allocator the bad pointer was handed to.
+ */
+export function rethrow(err: unknown, fn: string): never {
+  if (err instanceof InvalidPointerError) {
+    throw new InvalidPointerError(`${fn}: ${err.message}`, err.ptr);
+  }
+  if (err instanceof HeapCorruptionError) {
+    throw new HeapCorruptionError(`${fn}: ${err.message}`, err.offset);
+  }
+  throw err;
+}
