@@ -237,7 +237,7 @@ export class DefaultAlloc implements Allocator {
       return ptr;
     }
     const result = this.allocate(newSize);
-    heap.u8.copyWithin(result, ptr, ptr + (newSize > oldSize ? oldSize : newSize));
+    heap.u8.copyWithin(result, ptr, ptr + Math.min(newSize, oldSize));
     this.deallocate(ptr, oldSize);
     return result;
   }
