@@ -47,7 +47,7 @@ export interface AllocSetBlockInfo {
   block: number;
   /** Offset of the heap allocation holding it: the context for the keeper, else `block`. */
   heapPtr: number;
-  /** Bytes from `block` to `endptr`. */
+  /** Bytes of the heap allocation, `endptr - heapPtr`: the sizes of all blocks sum to memAllocated. */
   size: number;
   /** Bytes carved into chunks so far (`freeptr - block - ALLOC_BLOCKHDRSZ`). */
   used: number;

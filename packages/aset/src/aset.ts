@@ -1077,7 +1077,7 @@ export class AllocSet {
       out.push({
         block: b,
         heapPtr: b === keeper ? this.offset : b,
-        size: i32[bw + BLK_ENDPTR] - b,
+        size: i32[bw + BLK_ENDPTR] - (b === keeper ? this.offset : b),
         used: i32[bw + BLK_FREEPTR] - b - ALLOC_BLOCKHDRSZ,
         keeper: b === keeper,
         dedicated:
