@@ -482,7 +482,9 @@ export class AllocSet {
       const lo = i32[w + CHUNK_HDR_LO];
       const hi = i32[w + CHUNK_HDR_HI];
       let block = -1;
-      if (lo === CHUNK_EXTERNAL_LO && hi === CHUNK_EXTERNAL_HI) {
+      if (lo === CHUNK_EXTERNAL_LO && hi === CHUNK_EXTERNAL_FREED_HI) {
+        why = "was already freed";
+      } else if (lo === CHUNK_EXTERNAL_LO && hi === CHUNK_EXTERNAL_HI) {
         block = ptr - chdr - ALLOC_BLOCKHDRSZ;
       } else if (
         (lo & MEMORY_CONTEXT_METHODID_MASK) === MCTX_ASET_ID &&
@@ -496,7 +498,6 @@ export class AllocSet {
       if (block > 0) {
         const ctx = i32[(block >> 2) + BLK_ASET];
         if (AllocSet.isLiveHeader(heap, ctx)) return ctx;
-        if (lo === CHUNK_EXTERNAL_LO && hi === CHUNK_EXTERNAL_FREED_HI) why = "was already freed";
       }
     }
     throw new InvalidPointerError(`AllocSet.contextOf(): pointer ${fmt(ptr)} ${why}`, ptr);
