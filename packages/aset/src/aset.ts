@@ -463,7 +463,9 @@ export class AllocSet {
    * The offset of the context header of the AllocSet that owns `ptr`, found
    * in O(1) from the chunk header as mcxt.c's GetMemoryChunkContext does
    * (through the block offset, or for a dedicated chunk the block right in
-   * front of it). Pass the result to {@link AllocSet.attach}.
+   * front of it). Pass the result to {@link AllocSet.attach}. A freed
+   * freelist-sized chunk still names its set (whose free then reports the
+   * double free); a freed dedicated chunk does not.
    * @throws InvalidPointerError when the bytes before `ptr` are not the
    *   header of a chunk of a live AllocSet of this heap.
    */

@@ -20,7 +20,9 @@
 
 /** MAXALIGN: every block, chunk and pointer is 8-aligned (MAXIMUM_ALIGNOF on LP64). */
 export const MAXALIGN_BITS = 3;
+/** 8 bytes. */
 export const MAXALIGN = 1 << MAXALIGN_BITS;
+/** `(n + MAXALIGN_MASK) & ~MAXALIGN_MASK` rounds n up to MAXALIGN. */
 export const MAXALIGN_MASK = MAXALIGN - 1;
 
 // ┌─────────────── AllocSetContext (200 bytes) ─ ctx = first heap block ───────────────┐
@@ -143,6 +145,7 @@ export const ALLOC_CHUNKHDRSZ_CHECKING = 16;
 export const MCTX_ASET_ID = 3;
 /** memutils_memorychunk.h: MEMORY_CONTEXT_METHODID_BITS (PG 17). */
 export const MEMORY_CONTEXT_METHODID_BITS = 4;
+/** The method id of any chunk is `heap.i32[(ptr >> 2) - 2] & MEMORY_CONTEXT_METHODID_MASK`. */
 export const MEMORY_CONTEXT_METHODID_MASK = (1 << MEMORY_CONTEXT_METHODID_BITS) - 1;
 /** memutils_memorychunk.h: MEMORYCHUNK_EXTERNAL_BASEBIT. */
 export const MEMORYCHUNK_EXTERNAL_BASEBIT = MEMORY_CONTEXT_METHODID_BITS;
