@@ -1,0 +1,132 @@
+/*-------------------------------------------------------------------------
+ *
+ * heap.ts
+ *	  Adapter for @mmgr/heap: malloc/free/realloc on a growable arena.
+ *
+ * Also the arena every other @mmgr adapter builds on: each cell gets a
+ * fresh heap. What a cell took from the arena is the peak of the heap's
+ * `used` (bytes of blocks in use, headers included) above its value at
+ * creation, tracked after every operation in the untimed memory pass.
+ * Not `stats().peakUsed`: a realloc that grows in place into its free
+ * right neighbour counts that whole neighbour as used for a moment (before
+ * trimming it), so peakUsed can report the arena's whole free tail.
+ *
+ *-------------------------------------------------------------------------
+ */
+
+import { Heap } from "@mmgr/heap";
+import {
+  type AdapterFactory,
+  type AdapterModule,
+  type AllocatorOptions,
+  BenchOutOfMemory,
+  UnscopedAllocator,
+  type VariantInfo,
+} from "./types.js";
+
+/** Arena size at creation for every heap-based cell. */
+export const HEAP_INITIAL_SIZE = 1 << 20;
+/** How far a cell's heap may grow. */
+export const HEAP_MAX_SIZE = 1 << 30;
+
+/** A fresh growable heap (the default kind a user gets) and the bytes in use on it at creation. */
+export function freshHeap(): { heap: Heap; base: number } {
+  const heap = Heap.create({ initialSize: HEAP_INITIAL_SIZE, maxSize: HEAP_MAX_SIZE });
+  return { heap, base: heap.stats().used };
+}
+
+/**
+ * The control struct's word holding `used` (heap README, "Memory layout":
+ * magic, version, size, maxSize, flags, tag, used, ...). Read directly
+ * because `stats()` walks the free lists.
+ */
+const CTL_USED = 6;
+
+/** Tracks the peak of a heap's `used` above `base`; the memory pass calls it after each operation. */
+export class UsedPeak {
+  /** The highest `used - base` seen. */
+  peak = 0;
+
+  constructor(
+    private readonly heap: Heap,
+    private readonly base: number,
+  ) {}
+
+  /** Reads `used` now. */
+  track(): void {
+    const u = this.heap.i32[CTL_USED] - this.base;
+    if (u > this.peak) this.peak = u;
+  }
+
+  /** Bytes of blocks in use above `base` right now. */
+  taken(): number {
+    return this.heap.stats().used - this.base;
+  }
+}
+
+/** A tracker for the memory pass, none for the timed run. */
+export function usedPeak(heap: Heap, base: number, tracking: boolean): UsedPeak | null {
+  return tracking ? new UsedPeak(heap, base) : null;
+}
+
+/** `heap.malloc` per allocation, `heap.free` per free, `heap.realloc`. */
+class HeapAllocator extends UnscopedAllocator {
+  private readonly heap: Heap;
+  private readonly base: number;
+  private readonly ptrs: Int32Array;
+  private readonly tracker: UsedPeak | null;
+
+  constructor(options: AllocatorOptions) {
+    super();
+    ({ heap: this.heap, base: this.base } = freshHeap());
+    this.ptrs = new Int32Array(options.slots);
+    this.tracker = usedPeak(this.heap, this.base, options.tracking);
+  }
+
+  alloc(slot: number, size: number): void {
+    const p = this.heap.malloc(size);
+    if (p === 0) throw new BenchOutOfMemory("heap.malloc", size);
+    this.ptrs[slot] = p;
+    if (this.tracker !== null) this.tracker.track();
+  }
+
+  free(slot: number, _size: number): void {
+    this.heap.free(this.ptrs[slot]);
+  }
+
+  realloc(slot: number, _oldSize: number, newSize: number): void {
+    const p = this.heap.realloc(this.ptrs[slot], newSize);
+    if (p === 0) throw new BenchOutOfMemory("heap.realloc", newSize);
+    this.ptrs[slot] = p;
+    if (this.tracker !== null) this.tracker.track();
+  }
+
+  discard(count: number, _sizes: Int32Array): void {
+    for (let i = count - 1; i >= 0; i--) this.heap.free(this.ptrs[i]);
+  }
+
+  taken(): number {
+    return this.heap.stats().used - this.base;
+  }
+
+  peak(): number {
+    return this.tracker === null ? -1 : this.tracker.peak;
+  }
+
+  dispose(): void {}
+}
+
+const factory: AdapterFactory = {
+  serves: () => true,
+  cap: (_v: VariantInfo) => undefined,
+  create: (options) => new HeapAllocator(options),
+};
+
+/** @mmgr/heap: the TLSF arena's own malloc/free. */
+export const heapAdapter: AdapterModule = {
+  id: "heap",
+  label: "@mmgr/heap",
+  note: "`heap.malloc`/`free`/`realloc` on a growable heap (1 MiB, may grow to 1 GiB); memory = peak of the heap's `used`",
+  memory: "tracked",
+  load: async () => factory,
+};

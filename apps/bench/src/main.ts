@@ -1,0 +1,138 @@
+/*-------------------------------------------------------------------------
+ *
+ * main.ts
+ *	  `pnpm bench`: compares every mmgr allocator, and what a user would
+ *	  pick instead, on the workloads of issue 7.
+ *
+ * Runs each allocator's cells in a child process of its own (runner.ts),
+ * with the same execArgv (so `--expose-gc`, `--import tsx` and a
+ * `--conditions=@mmgr/source` carry over), shows their progress lines on
+ * stderr as they come, then adds the ratios and writes latest.json,
+ * latest.md and latest.svg, and prints the table on stdout.
+ *
+ * Usage: node --expose-gc --import tsx src/main.ts [--quick] [--out <dir>]
+ *          [--only <id,id>] [--seed <n>]
+ *
+ *-------------------------------------------------------------------------
+ */
+
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { ADAPTERS, type AdapterModule, THING_ID, U8_ID } from "./adapters/index.js";
+import { renderChart } from "./chart.js";
+import { CELL_PREFIX, type CellResult, DEFAULT_SEED, emptyCell } from "./measure.js";
+import { addRatios, allocatorInfos, type BenchResults, renderMarkdown } from "./report.js";
+import { OPERATION, plan, type Variant } from "./workloads/index.js";
+
+const RUNNER = fileURLToPath(new URL("./runner.ts", import.meta.url));
+const DEFAULT_OUT = fileURLToPath(new URL("../results", import.meta.url));
+
+/** Runs one allocator's cells in a child process; a crash leaves error cells. */
+function runAllocator(
+  adapter: AdapterModule,
+  variants: Variant[],
+  quick: boolean,
+  seed: number,
+): Promise<CellResult[]> {
+  const args = [...process.execArgv, RUNNER, adapter.id, "--seed", String(seed)];
+  if (quick) args.push("--quick");
+  return new Promise((done) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let buffered = "";
+    const cells: CellResult[] = [];
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      buffered += chunk;
+      let nl = buffered.indexOf("\n");
+      while (nl >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (line.startsWith(CELL_PREFIX))
+          cells.push(JSON.parse(line.slice(CELL_PREFIX.length)) as CellResult);
+        nl = buffered.indexOf("\n");
+      }
+    });
+    child.on("close", (code, signal) => {
+      const got = new Set(cells.map((c) => c.key));
+      for (const v of variants) {
+        if (!got.has(v.key)) {
+          cells.push(
+            emptyCell(
+              v,
+              adapter,
+              "error",
+              `error: the runner exited (${signal ?? `code ${code}`}) before this cell`,
+            ),
+          );
+        }
+      }
+      const order = new Map(variants.map((v, i) => [v.key, i]));
+      cells.sort((a, b) => (order.get(a.key) ?? 0) - (order.get(b.key) ?? 0));
+      done(cells);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean", default: false },
+      out: { type: "string" },
+      only: { type: "string" },
+      seed: { type: "string" },
+    },
+  });
+  const quick = values.quick ?? false;
+  const out = resolve(values.out ?? DEFAULT_OUT);
+  const seed = values.seed === undefined ? DEFAULT_SEED : Number(values.seed);
+  const only = values.only?.split(",");
+  const adapters = only === undefined ? ADAPTERS : ADAPTERS.filter((a) => only.includes(a.id));
+  const variants = plan({ quick, seed });
+  const t0 = performance.now();
+  process.stderr.write(
+    `mmgr bench${quick ? " --quick" : ""}: ${variants.length} workload variants x ${adapters.length} allocators, one process per allocator\n`,
+  );
+
+  const byAdapter: CellResult[][] = [];
+  for (const a of adapters) byAdapter.push(await runAllocator(a, variants, quick, seed));
+  // table order: variant, then allocator
+  const cells: CellResult[] = [];
+  for (let v = 0; v < variants.length; v++) for (const list of byAdapter) cells.push(list[v]);
+  addRatios(cells, THING_ID, U8_ID);
+
+  const results: BenchResults = {
+    meta: {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpu: cpus()[0]?.model ?? "unknown",
+      cpus: cpus().length,
+      platform: `${process.platform} ${process.arch}`,
+      quick,
+      seed,
+      durationSec: (performance.now() - t0) / 1000,
+      harness: "tinybench 6.2.3",
+    },
+    operations: OPERATION,
+    allocators: allocatorInfos(adapters),
+    cells,
+  };
+  const md = renderMarkdown(results);
+  const svg = await renderChart(results);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(resolve(out, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(resolve(out, "latest.md"), `# mmgr bench: latest results\n\n${md}`);
+  writeFileSync(resolve(out, "latest.svg"), svg);
+  process.stdout.write(`${md}\n`);
+  process.stderr.write(
+    `wrote latest.json, latest.md, latest.svg to ${out} in ${results.meta.durationSec.toFixed(0)} s\n`,
+  );
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
