@@ -16,6 +16,7 @@ export {
   type AllocSet,
   type AllocSetSizes,
 } from "@mmgr/aset";
+export { NGX_DEFAULT_POOL_SIZE, type NgxPool } from "@mmgr/ngx-pool";
 export type {
   MemoryContextCallback,
   MemoryContextCounters,
@@ -87,3 +88,4 @@ export {
   TopMemoryContext,
   withMemoryContext,
 } from "./mcxt.js";
+export { NgxPoolContextCreate, NgxPoolMethods } from "./ngx-context.js";
