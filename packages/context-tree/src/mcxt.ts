@@ -537,9 +537,9 @@ export function GetMemoryChunkSpace(ptr: Ptr): number {
 /** The node of each protected context and why it may not go. */
 function protectedContexts(): [MemoryContext | null, string][] {
   return [
-    [CurrentMemoryContext, "CurrentMemoryContext"],
-    [ErrorContext, "ErrorContext"],
     [TopMemoryContext, "TopMemoryContext"],
+    [ErrorContext, "ErrorContext"],
+    [CurrentMemoryContext, "CurrentMemoryContext"],
   ];
 }
 
