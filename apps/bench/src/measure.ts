@@ -124,6 +124,13 @@ function collectGarbage(): void {
   if (gc !== undefined) gc();
 }
 
+/** A full GC, a pause for V8 to finish freeing backing stores in the background, another GC. */
+async function settle(): Promise<void> {
+  collectGarbage();
+  await new Promise((done) => setTimeout(done, 20));
+  collectGarbage();
+}
+
 /** Most memory probes one pass takes (each is a process.memoryUsage() call). */
 const MAX_PROBES = 500;
 
@@ -172,18 +179,18 @@ function memoryPass(
  * Runs one cell.
  * @param quick - the `--quick` run: smaller caps, shorter timing
  */
-export function runCell(
+export async function runCell(
   adapter: AdapterModule,
   factory: AdapterFactory,
   variant: Variant,
   timing: TimingOptions,
   quick: boolean,
-): CellResult {
+): Promise<CellResult> {
   const units = factory.cap(variant, quick) ?? variant.units;
   const job = variant.job(units);
   try {
-    const peakBytes = memoryPass(adapter, factory, job, units);
-    collectGarbage();
+    const peakBytes = await memoryPass(adapter, factory, job, units);
+    await settle();
     const a = factory.create({
       slots: job.slots,
       peakLiveBytes: job.peakLiveBytes,

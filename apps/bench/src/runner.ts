@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       const serves = factory.serves(v.workload);
       cell =
         serves === true
-          ? runCell(adapter, factory, v, timing, quick)
+          ? await runCell(adapter, factory, v, timing, quick)
           : emptyCell(v, adapter, "n/a", serves);
     }
     process.stderr.write(`${progress(cell, i, variants.length, performance.now() - t0)}\n`);

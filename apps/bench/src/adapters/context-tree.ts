@@ -1,46 +1,195 @@
 /*-------------------------------------------------------------------------
  *
  * context-tree.ts
- *	  Placeholder for @mmgr/context-tree (issue 6): palloc/pfree through
- *	  CurrentMemoryContext. The package does not exist yet, so the column
- *	  is listed and every cell says why it is empty.
+ *	  Adapter for @mmgr/context-tree (issue 6): PostgreSQL's palloc/pfree
+ *	  through CurrentMemoryContext, AllocSet contexts in a tree.
  *
- * To wire it in when the package lands:
+ * Each cell initializes a tree on a fresh heap (MemoryContextInit), makes
+ * an AllocSet context "bench" under TopMemoryContext current, and uses
+ * `palloc`/`pfree`/`repalloc`. Scoped workloads create AllocSet contexts
+ * as PostgreSQL's executor does: the per-query context under
+ * TopMemoryContext, the per-tuple one under it, a request context under
+ * TopMemoryContext; `MemoryContextSwitchTo` before allocating in another
+ * context than the current one, `MemoryContextRegisterResetCallback` for
+ * the cleanup, `MemoryContextReset` per row, `MemoryContextDelete` at the
+ * end.
  *
- * 1. Add `"@mmgr/context-tree": "workspace:^"` to this app's package.json
- *    dependencies and run the workspace install (a lockfile change, for
- *    whoever owns the root), so that `import("@mmgr/context-tree")`
- *    resolves from apps/bench.
- * 2. Replace `load` below with one like aset.ts's: `importPackage(...)`,
- *    check the exports, return a factory whose allocator (on `freshHeap()`)
- *    - creates the tree on the heap, and a child AllocSet context "bench"
- *      of TopMemoryContext that it makes CurrentMemoryContext;
- *    - alloc = `palloc(size)`, free = `pfree(ptr)`, realloc =
- *      `repalloc(ptr, size)`, all through CurrentMemoryContext;
- *    - `scoped = true`: scopeOpen = `AllocSetContextCreate(parent, name,
- *      ALLOCSET_DEFAULT_SIZES)` (the per-query context a child of
- *      TopMemoryContext, the per-tuple one a child of it, a request one a
- *      child of TopMemoryContext); scopeAlloc = `MemoryContextSwitchTo`
- *      that context when it is not already current, then `palloc`;
- *      scopeCleanup = `MemoryContextRegisterResetCallback` with
- *      `cleanupHandler`; scopeReset = `MemoryContextReset`; scopeClose =
- *      `MemoryContextDelete` (the parent's delete then also frees
- *      children, as mcxt.c does);
- *    - memory: "tracked", `heapPeak(heap, base)` as the other heap adapters.
- * 3. Nothing else changes: the registry (index.ts) already lists this
- *    adapter, and the report and chart pick up its column.
+ * The package is not a dependency of apps/bench yet: until
+ * `"@mmgr/context-tree": "workspace:^"` is added to this app's
+ * package.json and the workspace installed (a lockfile change), the import
+ * fails and the column says so. Nothing else needs to change then.
  *
  *-------------------------------------------------------------------------
  */
 
-import type { AdapterFactory, AdapterModule } from "./types.js";
+import type { Heap } from "@mmgr/heap";
+import { freshHeap, type UsedPeak, usedPeak } from "./heap.js";
+import {
+  type AdapterFactory,
+  type AdapterModule,
+  type Allocator,
+  type AllocatorOptions,
+  BenchOutOfMemory,
+  cleanupHandler,
+  importPackage,
+  type ScopeKind,
+} from "./types.js";
 
-/** @mmgr/context-tree: PostgreSQL's palloc/pfree through CurrentMemoryContext (issue 6). */
+/** A MemoryContext handle: opaque to the bench. */
+type Ctx = object;
+
+/** What the bench uses of the package (mcxt.c's API). */
+interface Mcxt {
+  MemoryContextInit(heap: Heap): Heap;
+  MemoryContextTeardown(): void;
+  AllocSetContextCreate(parent: Ctx | null, name: string, sizes: unknown): Ctx;
+  MemoryContextSwitchTo(ctx: Ctx): Ctx;
+  palloc(size: number): number;
+  pfree(ptr: number): void;
+  repalloc(ptr: number, size: number): number;
+  MemoryContextReset(ctx: Ctx): void;
+  MemoryContextDelete(ctx: Ctx): void;
+  MemoryContextRegisterResetCallback(
+    ctx: Ctx,
+    cb: { func: (arg: unknown) => void; arg: unknown },
+  ): void;
+  /** A live binding: set by MemoryContextInit. */
+  readonly TopMemoryContext: Ctx | null;
+  readonly ALLOCSET_DEFAULT_SIZES: unknown;
+}
+
+const MAX_SCOPES = 4;
+/** The per-query scope's number in the query workload: the per-tuple context is its child. */
+const QUERY_SCOPE = 0;
+const SCOPE_NAMES: Record<ScopeKind, string> = {
+  query: "ExecutorState",
+  tuple: "ExprContext",
+  request: "RequestContext",
+};
+
+class ContextTreeAllocator implements Allocator {
+  readonly scoped = true;
+  private readonly heap: Heap;
+  private readonly base: number;
+  private readonly ptrs: Int32Array;
+  private readonly tracker: UsedPeak | null;
+  private readonly top: Ctx;
+  private readonly main: Ctx;
+  private readonly scopes: (Ctx | null)[] = new Array(MAX_SCOPES).fill(null);
+  private current: Ctx;
+  private readonly callback = { func: cleanupHandler, arg: null };
+
+  constructor(
+    private readonly m: Mcxt,
+    options: AllocatorOptions,
+  ) {
+    ({ heap: this.heap, base: this.base } = freshHeap());
+    this.ptrs = new Int32Array(options.slots);
+    this.tracker = usedPeak(this.heap, this.base, options.tracking);
+    m.MemoryContextInit(this.heap);
+    this.top = m.TopMemoryContext as Ctx;
+    this.main = m.AllocSetContextCreate(this.top, "bench", m.ALLOCSET_DEFAULT_SIZES);
+    m.MemoryContextSwitchTo(this.main);
+    this.current = this.main;
+  }
+
+  alloc(slot: number, size: number): void {
+    this.ptrs[slot] = this.m.palloc(size);
+    if (this.tracker !== null) this.tracker.track();
+  }
+
+  free(slot: number, _size: number): void {
+    this.m.pfree(this.ptrs[slot]);
+  }
+
+  realloc(slot: number, _oldSize: number, newSize: number): void {
+    const p = this.m.repalloc(this.ptrs[slot], newSize);
+    if (p === 0) throw new BenchOutOfMemory("repalloc", newSize);
+    this.ptrs[slot] = p;
+    if (this.tracker !== null) this.tracker.track();
+  }
+
+  scopeOpen(scope: number, kind: ScopeKind): void {
+    const parent = kind === "tuple" ? (this.scopes[QUERY_SCOPE] ?? this.top) : this.top;
+    this.scopes[scope] = this.m.AllocSetContextCreate(
+      parent,
+      SCOPE_NAMES[kind],
+      this.m.ALLOCSET_DEFAULT_SIZES,
+    );
+    if (this.tracker !== null) this.tracker.track();
+  }
+
+  scopeAlloc(scope: number, slot: number, size: number): void {
+    const ctx = this.scopes[scope] as Ctx;
+    if (ctx !== this.current) {
+      this.m.MemoryContextSwitchTo(ctx);
+      this.current = ctx;
+    }
+    this.ptrs[slot] = this.m.palloc(size);
+    if (this.tracker !== null) this.tracker.track();
+  }
+
+  scopeCleanup(scope: number): void {
+    this.m.MemoryContextRegisterResetCallback(this.scopes[scope] as Ctx, this.callback);
+  }
+
+  scopeReset(scope: number): void {
+    this.m.MemoryContextReset(this.scopes[scope] as Ctx);
+  }
+
+  scopeClose(scope: number): void {
+    const ctx = this.scopes[scope] as Ctx;
+    if (ctx === this.current) {
+      this.m.MemoryContextSwitchTo(this.main);
+      this.current = this.main;
+    }
+    this.m.MemoryContextDelete(ctx);
+    this.scopes[scope] = null;
+  }
+
+  discard(_count: number, _sizes: Int32Array): void {
+    this.m.MemoryContextReset(this.main);
+  }
+
+  taken(): number {
+    return this.heap.stats().used - this.base;
+  }
+
+  peak(): number {
+    return this.tracker === null ? -1 : this.tracker.peak;
+  }
+
+  dispose(): void {
+    this.m.MemoryContextTeardown();
+  }
+}
+
+/** @mmgr/context-tree: palloc/pfree through CurrentMemoryContext. */
 export const contextTreeAdapter: AdapterModule = {
   id: "mcxt",
   label: "@mmgr/context-tree",
-  note: "palloc/pfree through CurrentMemoryContext (issue 6): not in the workspace yet",
+  note: "`palloc`/`pfree`/`repalloc` through CurrentMemoryContext (an AllocSet context under TopMemoryContext); query/request: AllocSet contexts (per-tuple a child of per-query), `MemoryContextSwitchTo`, `MemoryContextRegisterResetCallback`, `MemoryContextReset` per row, `MemoryContextDelete`; memory = peak of the heap's `used`",
   memory: "tracked",
-  load: async (): Promise<AdapterFactory | string> =>
-    "skipped: @mmgr/context-tree (issue 6) is not in the workspace yet; see src/adapters/context-tree.ts",
+  load: async (): Promise<AdapterFactory | string> => {
+    const mod = await importPackage("@mmgr/context-tree");
+    if (typeof mod === "string") {
+      return `${mod.replace(/\)$/, "")}; it is not a dependency of apps/bench yet: add it to package.json and install)`;
+    }
+    for (const name of [
+      "MemoryContextInit",
+      "AllocSetContextCreate",
+      "palloc",
+      "pfree",
+      "repalloc",
+    ]) {
+      if (typeof mod[name] !== "function")
+        return `skipped: @mmgr/context-tree does not export ${name} yet`;
+    }
+    const m = mod as unknown as Mcxt;
+    return {
+      serves: () => true,
+      cap: () => undefined,
+      create: (options) => new ContextTreeAllocator(m, options),
+    };
+  },
 };

@@ -24,7 +24,7 @@ export const OPERATION: Record<Variant["workload"], string> = {
   request:
     "one allocation or the cleanup registration (53 per request); the frees or the pool destroy are part of their cost",
   nodes: "one alloc or one free (a step frees a random node and allocates one: 2 operations)",
-  mixed: "one malloc, free or realloc (a step is free + malloc, or, 1 in 3, one realloc)",
+  mixed: "one malloc, free or realloc (a step is free + malloc, or, every third step, one realloc)",
   grow: "one malloc, realloc or free (18 per vector: 16 B, 16 doublings to 1 MiB, free)",
 };
 

@@ -6,9 +6,9 @@
  *	  the series 8..4,096 B at 1,000, 10,000 and 100,000 live, which shows
  *	  how the cost per operation moves as the live count grows.
  *
- * Each step picks a random live slot and, with probability 1/3, reallocs
- * it to a new size (1 operation), else frees it and allocates a new size
- * into it (2 operations). One operation is one malloc, free or realloc.
+ * Each step picks a random live slot and, every third step, reallocs it
+ * to a new size (1 operation), else frees it and allocates a new size into
+ * it (2 operations). One operation is one malloc, free or realloc.
  *
  *-------------------------------------------------------------------------
  */
@@ -17,8 +17,8 @@ import { Rng } from "../rng.js";
 import { type SteadyStream, steadyJob } from "./steady.js";
 import type { Job, PlanConfig, Variant } from "./types.js";
 
-/** Probability that a step is a realloc rather than free + malloc. */
-const REALLOC_SHARE = 1 / 3;
+/** Every REALLOC_EVERY-th step is a realloc (steady.ts relies on 3). */
+const REALLOC_EVERY = 3;
 
 function variant(cfg: PlanConfig, maxSize: number, live: number, steps: number): Variant {
   const key = `mixed/${maxSize}/${live}`;
@@ -42,7 +42,7 @@ function variant(cfg: PlanConfig, maxSize: number, live: number, steps: number):
         for (let i = 0; i < steps; i++) {
           slot[i] = rng.int(0, live - 1);
           size[i] = rng.logUniform(8, maxSize);
-          realloc[i] = rng.float() < REALLOC_SHARE ? 1 : 0;
+          realloc[i] = i % REALLOC_EVERY === REALLOC_EVERY - 1 ? 1 : 0;
         }
         stream = { prefill, slot, size, realloc };
       }

@@ -26,7 +26,12 @@ export interface SteadyStream {
   slot: Int32Array;
   /** Per step, the new size. */
   size: Int32Array;
-  /** Per step, 1 for realloc, 0 for free + alloc; null when every step is free + alloc. */
+  /**
+   * Per step, 1 for realloc, 0 for free + alloc; null when every step is
+   * free + alloc. Every third step (index 2 mod 3) is a realloc, so that
+   * every run of `units` steps from a multiple of 3 counts the same
+   * operations.
+   */
   realloc: Uint8Array | null;
 }
 
@@ -36,13 +41,14 @@ const PROBE_EVERY = 1024;
 function replaceSample(
   s: SteadyStream,
   cur: Int32Array,
-  steps: number,
+  from: number,
+  to: number,
   a: Allocator,
   probe: Probe | null,
 ): void {
   const slots = s.slot;
   const sizes = s.size;
-  for (let i = 0; i < steps; i++) {
+  for (let i = from; i < to; i++) {
     const slot = slots[i];
     const size = sizes[i];
     a.free(slot, cur[slot]);
@@ -55,14 +61,15 @@ function replaceSample(
 function mixedSample(
   s: SteadyStream,
   cur: Int32Array,
-  steps: number,
+  from: number,
+  to: number,
   a: Allocator,
   probe: Probe | null,
 ): void {
   const slots = s.slot;
   const sizes = s.size;
   const realloc = s.realloc as Uint8Array;
-  for (let i = 0; i < steps; i++) {
+  for (let i = from; i < to; i++) {
     const slot = slots[i];
     const size = sizes[i];
     if (realloc[i] === 1) {
@@ -76,26 +83,32 @@ function mixedSample(
   }
 }
 
-/** The job running the first `steps` steps of `s` per sample. */
+/**
+ * The job running `steps` steps of `s` per sample (a multiple of 3 when
+ * fewer than the stream holds).
+ */
 export function steadyJob(s: SteadyStream, steps: number): Job {
   const live = s.prefill.length;
+  const total = s.slot.length;
+  if (steps < total && s.realloc !== null && steps % 3 !== 0) {
+    throw new Error(`steadyJob: a reduced sample of ${steps} steps is not a multiple of 3`);
+  }
   const cur = new Int32Array(live);
-  // peak live bytes over setup and two replays; a realloc that moves holds both sizes for a moment, not counted
+  let pos = 0;
+  // peak live bytes over setup and the first sample; a realloc that moves holds both sizes for a moment, not counted
   const sim = new Int32Array(s.prefill);
   const peak = new PeakCounter();
   for (let i = 0; i < live; i++) peak.add(sim[i]);
-  for (let pass = 0; pass < 2; pass++) {
-    for (let i = 0; i < steps; i++) {
-      const slot = s.slot[i];
-      const size = s.size[i];
-      if (s.realloc === null || s.realloc[i] === 0) {
-        peak.add(-sim[slot]);
-        peak.add(size);
-      } else {
-        peak.add(size - sim[slot]);
-      }
-      sim[slot] = size;
+  for (let i = 0; i < steps; i++) {
+    const slot = s.slot[i];
+    const size = s.size[i];
+    if (s.realloc === null || s.realloc[i] === 0) {
+      peak.add(-sim[slot]);
+      peak.add(size);
+    } else {
+      peak.add(size - sim[slot]);
     }
+    sim[slot] = size;
   }
   let ops = 0;
   for (let i = 0; i < steps; i++) ops += s.realloc !== null && s.realloc[i] === 1 ? 1 : 2;
@@ -105,11 +118,14 @@ export function steadyJob(s: SteadyStream, steps: number): Job {
     slots: live,
     setup(a: Allocator) {
       cur.set(s.prefill);
+      pos = 0;
       for (let i = 0; i < live; i++) a.alloc(i, cur[i]);
     },
     sample(a: Allocator, probe: Probe | null) {
-      if (s.realloc === null) replaceSample(s, cur, steps, a, probe);
-      else mixedSample(s, cur, steps, a, probe);
+      if (pos + steps > total) pos = 0;
+      if (s.realloc === null) replaceSample(s, cur, pos, pos + steps, a, probe);
+      else mixedSample(s, cur, pos, pos + steps, a, probe);
+      pos += steps;
     },
     teardown(a: Allocator) {
       a.discard(live, cur);
