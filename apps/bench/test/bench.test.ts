@@ -26,7 +26,16 @@ beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), "mmgr-bench-"));
   const child = await run(
     process.execPath,
-    ["--expose-gc", "--conditions=@mmgr/source", "--import", "tsx", "src/main.ts", "--quick", "--out", out],
+    [
+      "--expose-gc",
+      "--conditions=@mmgr/source",
+      "--import",
+      "tsx",
+      "src/main.ts",
+      "--quick",
+      "--out",
+      out,
+    ],
     { cwd: APP, maxBuffer: 64 << 20 },
   );
   stdout = child.stdout;
@@ -44,7 +53,14 @@ describe("bench --quick", () => {
     expect(results.meta.node).toBe(process.version);
     expect(results.meta.cpu.length).toBeGreaterThan(0);
     expect(Number.isNaN(Date.parse(results.meta.date))).toBe(false);
-    expect(Object.keys(results.operations).sort()).toEqual(["churn", "grow", "mixed", "nodes", "query", "request"]);
+    expect(Object.keys(results.operations).sort()).toEqual([
+      "churn",
+      "grow",
+      "mixed",
+      "nodes",
+      "query",
+      "request",
+    ]);
   });
 
   it("has exactly one cell per workload variant and allocator", () => {
