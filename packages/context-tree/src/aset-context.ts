@@ -50,7 +50,12 @@ export const AllocSetMethods: MemoryContextMethods<AllocSet> = Object.freeze({
     ctx.impl.delete();
   },
   getChunkContext(heap: Heap, ptr: Ptr): Ptr {
-    return AllocSet.contextOf(heap, ptr);
+    const ctx = AllocSet.contextOf(heap, ptr);
+    // contextOf answers for a chunk on a freelist too; GetMemoryChunkContext should not.
+    if ((heap.i32[(ptr >> 2) + CHUNK_HDR_LO] & CHUNK_FREE_BIT) !== 0) {
+      throw new InvalidPointerError(`pointer ${ptr} was already freed`, ptr);
+    }
+    return ctx;
   },
   getChunkSpace(ctx: MemoryContext<AllocSet>, ptr: Ptr): number {
     return ctx.impl.getChunkSpace(ptr);

@@ -226,6 +226,11 @@ describe("pointers", () => {
     const p = palloc(40);
     pfree(p);
     unchanged(() => pfree(p), InvalidPointerError, /double free/);
+    unchanged(
+      () => GetMemoryChunkContext(p),
+      InvalidPointerError,
+      `GetMemoryChunkContext called with invalid pointer ${p}: pointer ${p} was already freed`,
+    );
     const big = palloc(20000);
     pfree(big);
     unchanged(() => pfree(big), InvalidPointerError, /invalid pointer/);
