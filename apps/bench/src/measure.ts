@@ -20,6 +20,7 @@
  */
 
 import { Bench } from "tinybench";
+import { processBytes } from "./adapters/gc.js";
 import type { AdapterFactory, AdapterModule } from "./adapters/index.js";
 import type { Allocator, MemoryMethod, WorkloadName } from "./adapters/types.js";
 import type { Job, Variant } from "./workloads/index.js";
@@ -124,24 +125,31 @@ function collectGarbage(): void {
   if (gc !== undefined) gc();
 }
 
-/** A full GC, a pause for V8 to finish freeing backing stores in the background, another GC. */
+/**
+ * Full GCs, with pauses for V8 to finish freeing backing stores in the
+ * background, until the process's memory stops falling (at most 10 rounds).
+ */
 async function settle(): Promise<void> {
-  collectGarbage();
-  await new Promise((done) => setTimeout(done, 20));
-  collectGarbage();
+  let last = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 10; round++) {
+    collectGarbage();
+    await new Promise((done) => setTimeout(done, 20));
+    const now = processBytes();
+    if (now > last * 0.99) return;
+    last = now;
+  }
 }
 
 /** Most memory probes one pass takes (each is a process.memoryUsage() call). */
 const MAX_PROBES = 500;
 
 /** The untimed memory pass: one setup, one sample, one teardown on a tracking instance. */
-function memoryPass(
+async function memoryPass(
   adapter: AdapterModule,
   factory: AdapterFactory,
   job: Job,
-  units: number,
-): number {
-  collectGarbage();
+): Promise<number> {
+  if (adapter.memory === "sampled") await settle();
   const a: Allocator = factory.create({
     slots: job.slots,
     peakLiveBytes: job.peakLiveBytes,
@@ -158,7 +166,7 @@ function memoryPass(
   const base = a.taken();
   let peak = 0;
   let calls = 0;
-  const stride = Math.max(1, Math.ceil(units / MAX_PROBES));
+  const stride = Math.max(1, Math.ceil(job.probes / MAX_PROBES));
   const measure = () => {
     const t = a.taken() - base;
     if (t > peak) peak = t;
@@ -189,7 +197,7 @@ export async function runCell(
   const units = factory.cap(variant, quick) ?? variant.units;
   const job = variant.job(units);
   try {
-    const peakBytes = await memoryPass(adapter, factory, job, units);
+    const peakBytes = await memoryPass(adapter, factory, job);
     await settle();
     const a = factory.create({
       slots: job.slots,

@@ -26,6 +26,7 @@ function lifoJob(size: number, units: number): Job {
     opsPerSample: units * 2 * CHURN_BATCH,
     peakLiveBytes: CHURN_BATCH * size,
     slots: CHURN_BATCH,
+    probes: units,
     setup() {},
     teardown() {},
     sample(a: Allocator, probe: Probe | null) {
@@ -43,6 +44,7 @@ function shuffledJob(size: number, units: number, order: Int32Array): Job {
     opsPerSample: units * 2 * CHURN_BATCH,
     peakLiveBytes: CHURN_BATCH * size,
     slots: CHURN_BATCH,
+    probes: units,
     setup() {},
     teardown() {},
     sample(a: Allocator, probe: Probe | null) {

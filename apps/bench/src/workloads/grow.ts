@@ -33,6 +33,7 @@ export function growVariants(cfg: PlanConfig): Variant[] {
           opsPerSample: n * (REALLOCS + 2),
           peakLiveBytes: LAST,
           slots: 1,
+          probes: n,
           setup() {},
           teardown() {},
           sample(a: Allocator, probe: Probe | null) {

@@ -107,6 +107,7 @@ function queryJob(s: QueryStream, rows: number): Job {
     opsPerSample: s.starts[rows] + nq,
     peakLiveBytes: peak,
     slots: QUERY_SLOT0 + nq,
+    probes: rows,
     setup() {},
     teardown() {},
     sample(a: Allocator, probe: Probe | null) {

@@ -101,6 +101,7 @@ export function requestVariants(cfg: PlanConfig): Variant[] {
           opsPerSample: n * (PER_REQUEST + 1),
           peakLiveBytes: peak,
           slots: PER_REQUEST,
+          probes: n,
           setup() {},
           teardown() {},
           sample(a: Allocator, probe: Probe | null) {

@@ -116,6 +116,7 @@ export function steadyJob(s: SteadyStream, steps: number): Job {
     opsPerSample: ops,
     peakLiveBytes: peak.peak,
     slots: live,
+    probes: Math.ceil(steps / PROBE_EVERY),
     setup(a: Allocator) {
       cur.set(s.prefill);
       pos = 0;

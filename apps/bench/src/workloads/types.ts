@@ -21,6 +21,8 @@ export interface Job {
   readonly peakLiveBytes: number;
   /** Slots the stream names. */
   readonly slots: number;
+  /** How many times one sample calls its probe. */
+  readonly probes: number;
   /** Untimed, before the samples of a phase (warm-up, run): fills the steady state. */
   setup(a: Allocator): void;
   /** One timed sample. Replayable: leaves the allocator in a state the next sample can start from. */
