@@ -14,8 +14,16 @@
  *-------------------------------------------------------------------------
  */
 
-import { ALLOCSET_DEFAULT_SIZES, AllocSet, type AllocSetSizes, MAX_ALLOC_SIZE } from "@mmgr/aset";
-import type { Heap, Ptr } from "@mmgr/heap";
+import {
+  ALLOCSET_DEFAULT_SIZES,
+  AllocSet,
+  type AllocSetSizes,
+  CHUNK_EXTERNAL_LO,
+  CHUNK_FREE_BIT,
+  CHUNK_HDR_LO,
+  MAX_ALLOC_SIZE,
+} from "@mmgr/aset";
+import { type Heap, InvalidPointerError, type Ptr } from "@mmgr/heap";
 import type { MemoryContextCounters, MemoryContextMethods } from "./api.js";
 import {
   linkContext,
@@ -52,8 +60,9 @@ export const AllocSetMethods: MemoryContextMethods<AllocSet> = Object.freeze({
   getChunkContext(heap: Heap, ptr: Ptr): Ptr {
     const ctx = AllocSet.contextOf(heap, ptr);
     // contextOf answers for a chunk on a freelist too; GetMemoryChunkContext should not.
-    if ((heap.i32[(ptr >> 2) + CHUNK_HDR_LO] & CHUNK_FREE_BIT) !== 0) {
-      throw new InvalidPointerError(`pointer ${ptr} was already freed`, ptr);
+    const lo = heap.i32[(ptr >> 2) + CHUNK_HDR_LO];
+    if (lo !== CHUNK_EXTERNAL_LO && (lo & CHUNK_FREE_BIT) !== 0) {
+      throw new InvalidPointerError(`pointer ${ptr} was already freed (double free)`, ptr);
     }
     return ctx;
   },

@@ -229,7 +229,7 @@ describe("pointers", () => {
     unchanged(
       () => GetMemoryChunkContext(p),
       InvalidPointerError,
-      `GetMemoryChunkContext called with invalid pointer ${p}: pointer ${p} was already freed`,
+      `GetMemoryChunkContext called with invalid pointer ${p}: pointer ${p} was already freed (double free)`,
     );
     const big = palloc(20000);
     pfree(big);
