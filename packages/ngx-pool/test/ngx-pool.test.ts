@@ -664,6 +664,19 @@ describe("NgxPool.destroy", () => {
     expect(heap.stats().used).toBe(before);
   });
 
+  it("stops the outer call when a handler destroys the pool itself", () => {
+    const { heap, pool, before } = setup();
+    const ran: string[] = [];
+    pool.cleanupAdd(0)!.handler = () => ran.push("oldest");
+    pool.cleanupAdd(0)!.handler = () => pool.destroy();
+    pool.palloc(5000);
+    pool.destroy();
+    expect(ran).toEqual(["oldest"]);
+    expect(pool.destroyed).toBe(true);
+    expect(heap.stats().used).toBe(before);
+    heap.check();
+  });
+
   it("lets a handler allocate from the pool while it is being destroyed", () => {
     const { heap, pool, before } = setup();
     let p = -1;
