@@ -272,6 +272,7 @@ export class Heap {
     // in front big enough to be a free block of its own.
     const padded = need + alignment + MIN_BLOCK_SIZE;
     if (padded > MAX_ALLOC_SIZE) return 0;
+    const peak = this.i32[CTL_PEAK_USED];
     let b = this.take(padded);
     if (b === 0) return 0;
     const i32 = this.i32;
@@ -290,6 +291,8 @@ export class Heap {
       this.release(ptr - gap - BLOCK_HDR_SIZE); // the gap, merged with a free left neighbour
     }
     this.trim(b, bsize, need);
+    // The padding was never the user's: keep it out of the peak.
+    i32[CTL_PEAK_USED] = Math.max(peak, i32[CTL_USED]);
     if (this.checking) this.setRequested(b, size);
     return ptr;
   }
@@ -324,12 +327,23 @@ export class Heap {
         i32[CTL_ALLOCATIONS]--;
         return moved;
       }
-      this.unlinkFree(right, rsize);
+      // Grow into the free right neighbour, handing back what is not needed
+      // (counted net, so that peakUsed never sees the neighbour's whole size).
+      const rest = bsize + rsize - need;
+      const prevFree = i32[b >> 2] & FLAG_PREV_FREE;
+      if (rest >= MIN_BLOCK_SIZE) {
+        this.moveFree(right, rsize, b + need, rest);
+        i32[b >> 2] = need | prevFree;
+        this.addUsed(need - bsize);
+      } else {
+        this.unlinkFree(right, rsize);
+        i32[b >> 2] = (bsize + rsize) | prevFree;
+        i32[(right + rsize) >> 2] &= ~FLAG_PREV_FREE;
+        this.addUsed(rsize);
+      }
       if (this.checking) this.u8.fill(WIPE_BYTE, right, right + BLOCK_HDR_SIZE);
-      i32[(b >> 2) + BLOCK_SIZE] += rsize;
-      i32[((right + rsize) >> 2) + BLOCK_SIZE] &= ~FLAG_PREV_FREE;
-      this.addUsed(rsize);
-      bsize += rsize;
+      if (this.checking) this.setRequested(b, size);
+      return ptr;
     }
     this.trim(b, bsize, need);
     if (this.checking) this.setRequested(b, size);

@@ -224,6 +224,7 @@ describe("Heap.memalign", () => {
     const p = heap.memalign(4096, 100);
     const after = heap.stats();
     expect(after.used - before.used).toBe(block(100));
+    expect(after.peakUsed).toBe(after.used);
     expect(after.allocations).toBe(before.allocations + 1);
     // The gap in front is a free block: a small request lands in it.
     const q = heap.malloc(8);
@@ -276,7 +277,11 @@ describe("Heap.realloc", () => {
     heap.malloc(8);
     heap.u8.fill(9, p, p + 100);
     heap.free(q);
+    const { used, peakUsed } = heap.stats();
     expect(heap.realloc(p, 900)).toBe(p);
+    // Counted net: the peak grows by what the block grew, not by the neighbour's size.
+    expect(heap.stats().used).toBe(used + block(900) - block(100));
+    expect(heap.stats().peakUsed).toBe(Math.max(peakUsed, used + block(900) - block(100)));
     expect(heap.usableSize(p)).toBe(block(900) - BLOCK_HDR_SIZE);
     expect(heap.u8.subarray(p, p + 100).every((x) => x === 9)).toBe(true);
     heap.check();
