@@ -531,7 +531,7 @@ export class NgxPool {
    * @throws InvalidStateError when the pool was destroyed.
    * @throws InvalidPointerError when `ptr` is 0 (NULL) or not an integer offset inside the heap.
    */
-  pfree(ptr: Ptr): number {
+  pfree(ptr: Ptr): typeof NGX_OK | typeof NGX_DECLINED {
     this.live("pfree");
     if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr === 0 || ptr >= this.heap.size) {
       throw new InvalidPointerError(
@@ -608,6 +608,7 @@ export class NgxPool {
       return;
     }
     this.shared.epoch++;
+    this.shared.handlers.clear(); // only stale entries can be left: the list is empty
     const heap = this.heap;
     const pool = this.offset;
     const pw = pool >> 2;
