@@ -11,6 +11,8 @@ export function mmgrProject(name: string) {
     test: {
       name,
       include: ["test/**/*.test.ts"],
+      // Model tests run thousands of sequences; on 2 busy cores they need more than 5 s.
+      testTimeout: 60_000,
       reporters: ["default", "json"],
       outputFile: { json: ".vitest/results.json" },
     },

@@ -398,9 +398,13 @@ export class Heap {
     const used = i32[CTL_USED];
     let largest = 0;
     let freeBlocks = 0;
+    // No arena holds more free blocks than this: a longer walk is a cycle.
+    const limit = (size - FIRST_BLOCK) / MIN_BLOCK_SIZE;
     for (let list = 0; list < FL_COUNT * SL_COUNT; list++) {
       for (let b = i32[CTL_HEADS + list]; b !== 0; b = i32[(b >> 2) + BLOCK_NEXT]) {
-        freeBlocks++;
+        if (++freeBlocks > limit || b < FIRST_BLOCK || b >= size) {
+          throw new HeapCorruptionError(`heap stats: free list ${list} is damaged at offset ${b}`, b);
+        }
         const s = i32[b >> 2] & SIZE_MASK;
         if (s > largest) largest = s;
       }

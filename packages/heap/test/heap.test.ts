@@ -512,6 +512,17 @@ describe("Heap.check", () => {
     expect(() => heap.check()).toThrow(/free list back link/);
   });
 
+  it("stats() refuses a free list that loops instead of walking it for ever", () => {
+    const heap = Heap.create({ initialSize: 64 * KiB });
+    const p = heap.malloc(64);
+    heap.malloc(64);
+    heap.free(p);
+    heap.i32[(p - BLOCK_HDR_SIZE + 4) >> 2] = p - BLOCK_HDR_SIZE; // next link to itself
+    expect(() => heap.stats()).toThrow(HeapCorruptionError);
+    expect(() => heap.stats()).toThrow(/free list \d+ is damaged/);
+    expect(() => heap.check()).toThrow(HeapCorruptionError);
+  });
+
   it("finds a counter out of step with the blocks", () => {
     const heap = Heap.create({ initialSize: 64 * KiB });
     heap.malloc(64);
