@@ -1,10 +1,3 @@
-import { defineConfig } from "tsup";
+import { mmgrBuild } from "../../tsup.shared.js";
 
-export default defineConfig({
-  entry: ["src/index.ts"],
-  format: ["esm", "cjs"],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: "es2022",
-});
+export default mmgrBuild;

@@ -313,7 +313,7 @@ export class Heap {
     const b = this.validate("realloc", ptr);
     const i32 = this.i32;
     const need = this.blockSizeFor(size);
-    let bsize = i32[b >> 2] & SIZE_MASK;
+    const bsize = i32[b >> 2] & SIZE_MASK;
     if (need > bsize) {
       const right = b + bsize;
       const rhdr = i32[right >> 2];
@@ -403,7 +403,10 @@ export class Heap {
     for (let list = 0; list < FL_COUNT * SL_COUNT; list++) {
       for (let b = i32[CTL_HEADS + list]; b !== 0; b = i32[(b >> 2) + BLOCK_NEXT]) {
         if (++freeBlocks > limit || b < FIRST_BLOCK || b >= size) {
-          throw new HeapCorruptionError(`heap stats: free list ${list} is damaged at offset ${b}`, b);
+          throw new HeapCorruptionError(
+            `heap stats: free list ${list} is damaged at offset ${b}`,
+            b,
+          );
         }
         const s = i32[b >> 2] & SIZE_MASK;
         if (s > largest) largest = s;
