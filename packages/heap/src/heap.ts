@@ -217,6 +217,11 @@ export class Heap {
     return this.i32[CTL_SIZE];
   }
 
+  /** Bytes of the blocks in use, headers included: `stats().used` in O(1). */
+  get used(): number {
+    return this.i32[CTL_USED];
+  }
+
   // ---------------------------------------------------------------------
   // The public calls
   // ---------------------------------------------------------------------

@@ -86,6 +86,7 @@ describe("Heap.malloc", () => {
     expect(b).toBe(a + block(1));
     expect(c).toBe(b + block(24));
     expect(heap.stats().used).toBe(block(1) + block(24) + block(100));
+    expect(heap.used).toBe(heap.stats().used);
     expect(heap.stats().allocations).toBe(3);
   });
 

@@ -7,9 +7,6 @@
  * fresh heap. What a cell took from the arena is the peak of the heap's
  * `used` (bytes of blocks in use, headers included) above its value at
  * creation, tracked after every operation in the untimed memory pass.
- * Not `stats().peakUsed`: a realloc that grows in place into its free
- * right neighbour counts that whole neighbour as used for a moment (before
- * trimming it), so peakUsed can report the arena's whole free tail.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,13 +32,6 @@ export function freshHeap(): { heap: Heap; base: number } {
   return { heap, base: heap.stats().used };
 }
 
-/**
- * The control struct's word holding `used` (heap README, "Memory layout":
- * magic, version, size, maxSize, flags, tag, used, ...). Read directly
- * because `stats()` walks the free lists.
- */
-const CTL_USED = 6;
-
 /** Tracks the peak of a heap's `used` above `base`; the memory pass calls it after each operation. */
 export class UsedPeak {
   /** The highest `used - base` seen. */
@@ -54,7 +44,7 @@ export class UsedPeak {
 
   /** Reads `used` now. */
   track(): void {
-    const u = this.heap.i32[CTL_USED] - this.base;
+    const u = this.heap.used - this.base;
     if (u > this.peak) this.peak = u;
   }
 
