@@ -77,12 +77,17 @@ function verify(model: Model, { heap, pool }: Real): void {
   let largeBytes = 0;
   for (const a of model.live) {
     expect(a.ptr % a.align).toBe(0);
-    const inBlock = blocks.find((b) => a.ptr >= b && a.ptr < b + psize);
+    // palloc(0) may return the very end of a block (d.last === d.end).
+    const inBlock = blocks.find(
+      (b) => a.ptr >= b && a.ptr + a.size <= b + psize && a.ptr <= b + psize,
+    );
     if (a.large) {
       large++;
       largeBytes += a.size;
       expect(inBlock).toBeUndefined();
-      expect(heap.usableSize(a.ptr)).toBe(a.size); // exact in checking mode
+      if (heap.checking)
+        expect(heap.usableSize(a.ptr)).toBe(a.size); // exact in checking mode
+      else expect(heap.usableSize(a.ptr)).toBeGreaterThanOrEqual(a.size);
     } else {
       expect(inBlock).toBeDefined();
       expect(a.ptr + a.size).toBeLessThanOrEqual(i32[(inBlock! >> 2) + 0]); // d.last
@@ -246,9 +251,11 @@ describe("NgxPool (model)", () => {
     fc.assert(
       fc.property(
         fc.constantFrom(NGX_MIN_POOL_SIZE, 256, 1024, 4096),
-        fc.commands(commands, { maxCommands: 80 }),
-        (poolSize, cmds) => {
-          const heap = Heap.create({ initialSize: 1 << 17, maxSize: 1 << 17, checking: true });
+        fc.boolean(),
+        // size "max": without it fast-check keeps sequences to about 5 commands.
+        fc.commands(commands, { maxCommands: 80, size: "max" }),
+        (poolSize, checking, cmds) => {
+          const heap = Heap.create({ initialSize: 1 << 17, maxSize: 1 << 17, checking });
           const pool = NgxPool.create(heap, poolSize)!;
           const real: Real = { heap, pool, ran: [] };
           const model: Model = { live: [], records: [], handlers: [], max: pool.max, next: 0 };
@@ -261,7 +268,7 @@ describe("NgxPool (model)", () => {
           heap.check();
         },
       ),
-      { numRuns: 400 },
+      { numRuns: 500 },
     );
   });
 });
