@@ -21,6 +21,7 @@ import {
   type Heap,
   InvalidSizeError,
   MAX_ALLOC_SIZE,
+  MmgrError,
   OutOfMemoryError,
   type Ptr,
 } from "@mmgr/heap";
@@ -101,11 +102,11 @@ export class MallocAlloc implements Allocator {
   /**
    * `__set_malloc_handler(f)`: installs the out-of-memory handler (`null`
    * removes it) and returns the previous one.
-   * @throws TypeError when `handler` is neither a function nor null.
+   * @throws MmgrError when `handler` is neither a function nor null.
    */
   setMallocHandler(handler: MallocHandler | null): MallocHandler | null {
     if (handler !== null && typeof handler !== "function") {
-      throw new TypeError(
+      throw new MmgrError(
         `MallocAlloc.setMallocHandler(): handler ${fmt(handler)} is neither a function nor null`,
       );
     }

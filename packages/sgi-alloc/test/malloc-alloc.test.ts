@@ -3,6 +3,7 @@ import {
   InvalidPointerError,
   InvalidSizeError,
   MAX_ALLOC_SIZE,
+  MmgrError,
   OutOfMemoryError,
 } from "@mmgr/heap";
 import { describe, expect, it } from "vitest";
@@ -55,13 +56,15 @@ describe("MallocAlloc.setMallocHandler", () => {
     expect(first.setMallocHandler(null)).toBe(null);
   });
 
-  it("refuses what is not a function with TypeError", () => {
+  it("refuses what is not a function with MmgrError, keeping the handler", () => {
     const first = new MallocAlloc(Heap.create());
-    expect(() => first.setMallocHandler("x" as never)).toThrow(TypeError);
+    const handler = () => {};
+    first.setMallocHandler(handler);
+    expect(() => first.setMallocHandler("x" as never)).toThrow(MmgrError);
     expect(() => first.setMallocHandler("x" as never)).toThrow(
       'MallocAlloc.setMallocHandler(): handler "x" is neither a function nor null',
     );
-    expect(first.setMallocHandler(null)).toBe(null);
+    expect(first.setMallocHandler(null)).toBe(handler);
   });
 });
 
