@@ -1,12 +1,15 @@
-import { Heap, MmgrError, NotSupportedError, type Ptr } from "@mmgr/heap";
+import { ALLOC_BLOCKHDRSZ, SIZEOF_ASET_CONTEXT } from "@mmgr/aset";
+import { Heap, InvalidStateError, MmgrError, NotSupportedError, type Ptr } from "@mmgr/heap";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   ALLOCSET_DEFAULT_SIZES,
   ALLOCSET_SMALL_SIZES,
   AllocSetContextCreate,
+  CurrentMemoryContext,
   ErrorContext,
   GetMemoryChunkContext,
+  GetMemoryChunkSpace,
   type MemoryContext,
   MemoryContextAlloc,
   MemoryContextCheck,
@@ -14,8 +17,10 @@ import {
   MemoryContextInit,
   MemoryContextReset,
   MemoryContextSetParent,
+  MemoryContextSwitchTo,
   MemoryContextTeardown,
   NgxPoolContextCreate,
+  palloc,
   pfree,
   repalloc,
   TopMemoryContext,
@@ -24,7 +29,10 @@ import {
 // A shadow model of the tree and of every live chunk. After each step: no
 // two chunks overlap, each is 8-aligned inside the heap, its bytes are the
 // pattern written, GetMemoryChunkContext names its context, the tree has
-// the model's shape, and MemoryContextCheck(TopMemoryContext) passes.
+// the model's shape, CurrentMemoryContext is the model's, and
+// MemoryContextCheck(TopMemoryContext) passes. Deleting (or resetting the
+// parent of) ErrorContext or CurrentMemoryContext must throw PostgreSQL's
+// guard's text and change nothing.
 
 interface Ctx {
   readonly ctx: MemoryContext;
@@ -41,6 +49,7 @@ interface Model {
   contexts: Ctx[]; // live ones; [0] is Top, [1] ErrorContext
   chunks: Chunk[];
   nextFill: number;
+  current: Ctx;
 }
 interface Real {
   heap: Heap;
@@ -71,8 +80,63 @@ function verify(m: Model, r: Real): void {
     }
     expect(GetMemoryChunkContext(c.ptr)).toBe(c.owner.ctx);
   }
-  for (const c of m.contexts) expect(c.ctx.parent).toBe(c.parent === null ? null : c.parent.ctx);
+  for (const c of m.contexts) {
+    expect(c.ctx.parent).toBe(c.parent === null ? null : c.parent.ctx);
+    if (c.ngx) continue;
+    // An AllocSet uses its header, a header per block and exactly the model's
+    // chunks: a chunk pfree did not give back, or lost, shows here.
+    const s = c.ctx.methods.stats(c.ctx);
+    let chunks = 0;
+    for (const k of m.chunks) if (k.owner === c) chunks += GetMemoryChunkSpace(k.ptr);
+    expect(s.totalspace - s.freespace).toBe(
+      SIZEOF_ASET_CONTEXT + s.nblocks * ALLOC_BLOCKHDRSZ + chunks,
+    );
+  }
+  expect(CurrentMemoryContext).toBe(m.current.ctx);
   MemoryContextCheck(TopMemoryContext!);
+}
+
+/**
+ * The text of mcxt's guard when deleting `c` (or, `self` false, its children)
+ * would take ErrorContext or CurrentMemoryContext with it; null when allowed.
+ * The guard looks at TopMemoryContext, ErrorContext, CurrentMemoryContext in
+ * that order; the commands never delete Top itself.
+ */
+function guard(m: Model, fn: string, c: Ctx, self: boolean): string | null {
+  const what = self
+    ? `cannot delete memory context "${c.ctx.name}"`
+    : `cannot delete the children of memory context "${c.ctx.name}"`;
+  for (const [g, label] of [
+    [m.contexts[1], "ErrorContext"],
+    [m.current, "CurrentMemoryContext"],
+  ] as const) {
+    if (g === c) {
+      if (!self) continue;
+      if (label === "CurrentMemoryContext") {
+        return `${fn}(): cannot delete memory context "${c.ctx.name}": it is CurrentMemoryContext; switch to another context first`;
+      }
+      return `${fn}(): cannot delete ErrorContext: it lives until MemoryContextTeardown() or the next MemoryContextInit()`;
+    }
+    if (g.parent !== null && inSubtree(g.parent, c)) {
+      return `${fn}(): ${what}: ${label} ("${g.ctx.name}") is among its descendants`;
+    }
+  }
+  return null;
+}
+
+/** Expects `fn` to throw InvalidStateError with `message` and change nothing the model sees. */
+function refused(m: Model, r: Real, fn: () => unknown, message: string): void {
+  const used = r.heap.stats().used;
+  let caught: unknown;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught).toBeInstanceOf(InvalidStateError);
+  expect((caught as Error).message).toBe(message);
+  expect(r.heap.stats().used).toBe(used);
+  verify(m, r);
 }
 
 function pick<T>(list: T[], n: number): T {
@@ -131,6 +195,36 @@ class AllocCmd implements fc.Command<Model, Real> {
   }
 }
 
+/** MemoryContextSwitchTo(ctx), palloc(size), and maybe switch back. */
+class SwitchAllocCmd implements fc.Command<Model, Real> {
+  constructor(
+    readonly where: number,
+    readonly size: number,
+    readonly back: boolean,
+  ) {}
+  check(): boolean {
+    return true;
+  }
+  run(m: Model, r: Real): void {
+    const owner = pick(m.contexts, this.where);
+    const old = MemoryContextSwitchTo(owner.ctx);
+    expect(old).toBe(m.current.ctx);
+    m.current = owner;
+    const ptr = palloc(this.size);
+    const c: Chunk = { ptr, size: this.size, owner, fill: (m.nextFill++ % 255) + 1 };
+    fillChunk(r.heap, c);
+    m.chunks.push(c);
+    if (this.back) {
+      expect(MemoryContextSwitchTo(old)).toBe(owner.ctx);
+      m.current = m.contexts.find((x) => x.ctx === old)!;
+    }
+    verify(m, r);
+  }
+  toString(): string {
+    return `switchTo(${this.where}) palloc(${this.size})${this.back ? " switchBack" : ""}`;
+  }
+}
+
 class FreeCmd implements fc.Command<Model, Real> {
   constructor(readonly which: number) {}
   check(m: Readonly<Model>): boolean {
@@ -186,8 +280,9 @@ class ResetCmd implements fc.Command<Model, Real> {
   }
   run(m: Model, r: Real): void {
     const c = pick(m.contexts, this.which);
-    if (c.ctx === TopMemoryContext) {
-      expect(() => MemoryContextReset(c.ctx)).toThrow(MmgrError); // would delete ErrorContext
+    const refusal = guard(m, "MemoryContextReset", c, false); // always for Top (ErrorContext)
+    if (refusal !== null) {
+      refused(m, r, () => MemoryContextReset(c.ctx), refusal);
       return;
     }
     MemoryContextReset(c.ctx);
@@ -207,8 +302,9 @@ class DeleteCmd implements fc.Command<Model, Real> {
   }
   run(m: Model, r: Real): void {
     const c = m.contexts[2 + (this.which % (m.contexts.length - 2))];
-    if (inSubtree(m.contexts[1], c)) {
-      expect(() => MemoryContextDelete(c.ctx)).toThrow(MmgrError); // ErrorContext is below it
+    const refusal = guard(m, "MemoryContextDelete", c, true);
+    if (refusal !== null) {
+      refused(m, r, () => MemoryContextDelete(c.ctx), refusal);
       return;
     }
     MemoryContextDelete(c.ctx);
@@ -258,13 +354,14 @@ const commands = fc.commands(
     fc.tuple(index, fc.constantFrom(...KINDS)).map(([p, k]) => new CreateCmd(p, k)),
     fc.tuple(index, size).map(([w, s]) => new AllocCmd(w, s)),
     fc.tuple(index, size).map(([w, s]) => new AllocCmd(w, s)),
+    fc.tuple(index, size, fc.boolean()).map(([w, s, b]) => new SwitchAllocCmd(w, s, b)),
     index.map((w) => new FreeCmd(w)),
     fc.tuple(index, size).map(([w, s]) => new ReallocCmd(w, s)),
     index.map((w) => new ResetCmd(w)),
     index.map((w) => new DeleteCmd(w)),
     fc.tuple(index, index).map(([w, t]) => new SetParentCmd(w, t)),
   ],
-  { maxCommands: 150, size: "max" },
+  { maxCommands: 70, size: "max" },
 );
 
 describe("the context tree against a model", () => {
@@ -282,8 +379,10 @@ describe("the context tree against a model", () => {
             ],
             chunks: [],
             nextFill: 0,
+            current: null as unknown as Ctx,
           };
           model.contexts[1].parent = model.contexts[0];
+          model.current = model.contexts[0];
           fc.modelRun(() => ({ model, real: { heap } }), cmds);
           // Tearing the tree down gives every byte back.
           MemoryContextTeardown();
@@ -291,7 +390,7 @@ describe("the context tree against a model", () => {
           expect(heap.stats().allocations).toBe(0);
           heap.check();
         }),
-        { numRuns: 20 },
+        { numRuns: 200 },
       );
     });
   }
