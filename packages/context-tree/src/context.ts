@@ -21,6 +21,7 @@
  */
 
 import {
+  formatValue,
   type Heap,
   InvalidPointerError,
   InvalidStateError,
@@ -49,11 +50,8 @@ import {
 
 /** Formats a value for an error message. */
 export function fmt(value: unknown): string {
-  if (typeof value === "number") return String(value);
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "bigint") return `${value}n`;
   if (value instanceof MemoryContext) return `memory context "${value.name}"`;
-  return String(value);
+  return formatValue(value);
 }
 
 /** Symbol.dispose where the runtime has it, else the well-known fallback TypeScript uses. */

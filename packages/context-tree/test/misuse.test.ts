@@ -1,4 +1,9 @@
-import { AllocSet } from "@mmgr/aset";
+import {
+  ALLOC_BLOCKHDRSZ,
+  ALLOCSET_DEFAULT_INITSIZE,
+  AllocSet,
+  SIZEOF_ASET_CONTEXT,
+} from "@mmgr/aset";
 import {
   Heap,
   HeapCorruptionError,
@@ -265,6 +270,67 @@ describe("pointers", () => {
     MemoryContextDelete(c);
     unchanged(() => repalloc(p, 200), InvalidPointerError, /^repalloc called with invalid pointer/);
   });
+
+  // aset.c keeps a deleted default- or small-sized set on its context
+  // freelist, and a reset set its keeper block: the next context of those
+  // sizes, or the next palloc after the reset, gets the same address back.
+  // A stale pointer is refused until then; afterwards it is the new chunk's
+  // pointer, and pfree frees the new chunk (PostgreSQL does not catch it either).
+  for (const checking of [false, true]) {
+    const wiped = (p: number) =>
+      `pfree called with invalid pointer ${p} (header 0x7f7f7f7f7f7f7f7f)`;
+    const doubleFree = (p: number) =>
+      `pfree called with invalid pointer ${p}: pointer ${p} was already freed (double free)`;
+    // A default-sized context whose one chunk is on its freelist.
+    const oneFreeChunk = (name: string) =>
+      `${name}: ${ALLOCSET_DEFAULT_INITSIZE} total in 1 blocks; ` +
+      `${ALLOCSET_DEFAULT_INITSIZE - SIZEOF_ASET_CONTEXT - ALLOC_BLOCKHDRSZ} free (1 chunks); ` +
+      `${SIZEOF_ASET_CONTEXT + ALLOC_BLOCKHDRSZ} used`;
+
+    it(`a pointer of a deleted context is refused only until its memory is reused (checking ${checking})`, () => {
+      heap = MemoryContextInit(Heap.create({ initialSize: 1 << 20, maxSize: 1 << 22, checking }));
+      const q = AllocSetContextCreate(TopMemoryContext, "q", ALLOCSET_DEFAULT_SIZES);
+      const p = MemoryContextAlloc(q, 100);
+      MemoryContextDelete(q);
+      expect(AllocSet.cachedContexts(heap)).toEqual({ default: 1, small: 0 });
+      // Caught right after the delete ...
+      unchanged(
+        () => pfree(p),
+        InvalidPointerError,
+        checking
+          ? wiped(p)
+          : `pfree called with invalid pointer ${p}: AllocSet.contextOf(): pointer ${p} is not a chunk of a live AllocSet of this heap`,
+      );
+      // ... not once a new context of the same sizes took the cached set.
+      const q2 = AllocSetContextCreate(TopMemoryContext, "q2", ALLOCSET_DEFAULT_SIZES);
+      expect(q2.node).toBe(q.node);
+      const p2 = MemoryContextAlloc(q2, 100);
+      expect(p2).toBe(p);
+      expect(GetMemoryChunkContext(p)).toBe(q2);
+      pfree(p); // the stale pointer frees q2's live chunk, silently
+      expect(MemoryContextStats(q2).split("\n")[0]).toBe(oneFreeChunk("q2"));
+      unchanged(() => pfree(p2), InvalidPointerError, doubleFree(p2));
+    });
+
+    it(`a pointer of a reset context is refused only until its memory is reused (checking ${checking})`, () => {
+      heap = MemoryContextInit(Heap.create({ initialSize: 1 << 20, maxSize: 1 << 22, checking }));
+      const r = AllocSetContextCreate(TopMemoryContext, "r", ALLOCSET_DEFAULT_SIZES);
+      const p = MemoryContextAlloc(r, 100);
+      MemoryContextReset(r);
+      unchanged(
+        () => pfree(p),
+        InvalidPointerError,
+        checking
+          ? wiped(p)
+          : `free(): pointer ${p} lies beyond the chunks carved from block ${r.node + SIZEOF_ASET_CONTEXT} (stale after reset?) (memory context "r")`,
+      );
+      const p2 = MemoryContextAlloc(r, 100);
+      expect(p2).toBe(p);
+      pfree(p); // frees the new chunk
+      expect(MemoryContextStats(r).split("\n")[0]).toBe(oneFreeChunk("r"));
+      unchanged(() => pfree(p2), InvalidPointerError, doubleFree(p2));
+    });
+  }
 
   it("checking mode: a write past the chunk end is caught by pfree and by MemoryContextCheck", () => {
     const p = palloc(5);
