@@ -34,6 +34,7 @@
  */
 
 import {
+  formatValue,
   type Heap,
   HeapCorruptionError,
   InvalidPointerError,
@@ -154,7 +155,7 @@ const WIPE_WORD = WIPE_BYTE * 0x01010101;
 export function allocSetFreeIndex(size: number): number {
   if (!Number.isInteger(size) || size < 0 || size > ALLOC_CHUNK_LIMIT) {
     throw new InvalidSizeError(
-      `allocSetFreeIndex(): size ${fmt(size)} is not an integer from 0 to ${ALLOC_CHUNK_LIMIT}`,
+      `allocSetFreeIndex(): size ${formatValue(size)} is not an integer from 0 to ${ALLOC_CHUNK_LIMIT}`,
       size,
     );
   }
@@ -164,13 +165,6 @@ export function allocSetFreeIndex(size: number): number {
 /** AllocSetFreeIndex without the check: ceil(log2(size >> 3)), for 0 <= size <= 8192. */
 function freeIndex(size: number): number {
   return size > 1 << ALLOC_MINBITS ? 32 - Math.clz32(size - 1) - ALLOC_MINBITS : 0;
-}
-
-function fmt(value: unknown): string {
-  if (typeof value === "number") return String(value);
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "bigint") return `${value}n`;
-  return String(value);
 }
 
 // ---------------------------------------------------------------------------
@@ -236,7 +230,7 @@ function checkSize(key: string, value: unknown, min: number, max: number): numbe
     value > max
   ) {
     throw new InvalidSizeError(
-      `AllocSet.create(): ${key} ${fmt(value)} is not a multiple of 8 from ${min} to ${max}`,
+      `AllocSet.create(): ${key} ${formatValue(value)} is not a multiple of 8 from ${min} to ${max}`,
       value,
     );
   }
@@ -301,11 +295,11 @@ export class AllocSet {
    */
   static create(heap: Heap, name: string, sizes: AllocSetSizes): AllocSet {
     if (typeof name !== "string") {
-      throw new MmgrError(`AllocSet.create(): name ${fmt(name)} is not a string`);
+      throw new MmgrError(`AllocSet.create(): name ${formatValue(name)} is not a string`);
     }
     if (sizes === null || typeof sizes !== "object") {
       throw new InvalidSizeError(
-        `AllocSet.create(): sizes ${fmt(sizes)} is not an object of block sizes`,
+        `AllocSet.create(): sizes ${formatValue(sizes)} is not an object of block sizes`,
         sizes,
       );
     }
@@ -427,7 +421,7 @@ export class AllocSet {
     const state = stateOf(heap);
     if (!AllocSet.isLiveHeader(heap, offset)) {
       throw new InvalidPointerError(
-        `AllocSet.attach(): offset ${fmt(offset)} is not the header of a live AllocSet of this heap`,
+        `AllocSet.attach(): offset ${formatValue(offset)} is not the header of a live AllocSet of this heap`,
         offset,
       );
     }
@@ -502,7 +496,7 @@ export class AllocSet {
         if (AllocSet.isLiveHeader(heap, ctx)) return ctx;
       }
     }
-    throw new InvalidPointerError(`AllocSet.contextOf(): pointer ${fmt(ptr)} ${why}`, ptr);
+    throw new InvalidPointerError(`AllocSet.contextOf(): pointer ${formatValue(ptr)} ${why}`, ptr);
   }
 
   /**
@@ -1259,14 +1253,14 @@ export class AllocSet {
 
   private badSize(fn: string, size: unknown): never {
     throw new InvalidSizeError(
-      `${fn}(): invalid memory alloc request size ${fmt(size)} in memory context "${this.name}"`,
+      `${fn}(): invalid memory alloc request size ${formatValue(size)} in memory context "${this.name}"`,
       size,
     );
   }
 
   private badPointer(fn: string, ptr: unknown, why: string): never {
     throw new InvalidPointerError(
-      `${fn}(): pointer ${fmt(ptr)} ${why} (memory context "${this.name}")`,
+      `${fn}(): pointer ${formatValue(ptr)} ${why} (memory context "${this.name}")`,
       ptr,
     );
   }

@@ -94,8 +94,11 @@ export class NotSupportedError extends MmgrError {
   override name = "NotSupportedError";
 }
 
-/** Formats a value for an error message: numbers as they are, anything else as JSON-ish. */
-export function describe(value: unknown): string {
+/**
+ * Formats a value for an error message, as every `@mmgr` package names what
+ * it was given: numbers as they are, strings quoted, bigints with `n`.
+ */
+export function formatValue(value: unknown): string {
   if (typeof value === "number") return String(value);
   if (typeof value === "bigint") return `${value}n`;
   if (typeof value === "string") return JSON.stringify(value);

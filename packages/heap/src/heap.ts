@@ -24,7 +24,7 @@
 
 import type { HeapOptions, HeapStats, Ptr } from "./api.js";
 import {
-  describe,
+  formatValue,
   HeapCorruptionError,
   InvalidAlignmentError,
   InvalidPointerError,
@@ -160,7 +160,7 @@ export class Heap {
     ] as const) {
       if (!Number.isInteger(value) || value < HEAP_MIN_SIZE || value > HEAP_MAX_SIZE) {
         throw new InvalidSizeError(
-          `Heap.create(): ${key} ${describe(value)} is not an integer from ${HEAP_MIN_SIZE} to ${HEAP_MAX_SIZE}`,
+          `Heap.create(): ${key} ${formatValue(value)} is not an integer from ${HEAP_MIN_SIZE} to ${HEAP_MAX_SIZE}`,
           value,
         );
       }
@@ -266,7 +266,7 @@ export class Heap {
       alignment > MAX_ALIGNMENT
     ) {
       throw new InvalidAlignmentError(
-        `memalign(): alignment ${describe(alignment)} is not a power of two from 1 to ${MAX_ALIGNMENT}`,
+        `memalign(): alignment ${formatValue(alignment)} is not a power of two from 1 to ${MAX_ALIGNMENT}`,
         alignment,
       );
     }
@@ -389,7 +389,7 @@ export class Heap {
     const n = length ?? usable;
     if (n !== (n | 0) || n < 0 || n > usable) {
       throw new InvalidSizeError(
-        `bytes(): length ${describe(n)} is not an integer from 0 to the usable size ${usable} of pointer ${ptr}`,
+        `bytes(): length ${formatValue(n)} is not an integer from 0 to the usable size ${usable} of pointer ${ptr}`,
         n,
       );
     }
@@ -830,7 +830,7 @@ export class Heap {
 
   private badSize(fn: string, size: unknown): never {
     throw new InvalidSizeError(
-      `${fn}(): invalid size ${describe(size)}: not an integer from 0 to ${MAX_ALLOC_SIZE}`,
+      `${fn}(): invalid size ${formatValue(size)}: not an integer from 0 to ${MAX_ALLOC_SIZE}`,
       size,
     );
   }
@@ -861,6 +861,6 @@ export class Heap {
           "is not the start of a live allocation of this heap (never allocated, interior, or another allocator's)";
       }
     }
-    throw new InvalidPointerError(`${fn}(): pointer ${describe(ptr)} ${why}`, ptr);
+    throw new InvalidPointerError(`${fn}(): pointer ${formatValue(ptr)} ${why}`, ptr);
   }
 }

@@ -7,6 +7,7 @@
 
 export { type HeapOptions, type HeapStats, NULL, type Ptr } from "./api.js";
 export {
+  formatValue,
   HeapCorruptionError,
   InvalidAlignmentError,
   InvalidPointerError,

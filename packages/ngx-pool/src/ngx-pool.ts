@@ -35,6 +35,7 @@
  */
 
 import {
+  formatValue,
   type Heap,
   HeapCorruptionError,
   InvalidAlignmentError,
@@ -114,13 +115,6 @@ export const NGX_POOL_LARGE_SCAN = 5;
 
 /** What {@link NgxPool.create} accepts for `size`, at most. */
 const MAX_POOL_SIZE = MAX_ALLOC_SIZE & ~(NGX_POOL_ALIGNMENT - 1);
-
-function fmt(value: unknown): string {
-  if (typeof value === "number") return String(value);
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "bigint") return `${value}n`;
-  return String(value);
-}
 
 function isSize(size: unknown): size is number {
   return size === ((size as number) | 0) && (size as number) >= 0 && size <= MAX_ALLOC_SIZE;
@@ -213,7 +207,7 @@ export class NgxPoolCleanup {
     const heap = this.pool.heap;
     if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr >= heap.size) {
       throw new InvalidPointerError(
-        `NgxPoolCleanup.data: ${fmt(ptr)} is not an offset inside the heap (record ${this.offset} of pool at ${this.pool.offset})`,
+        `NgxPoolCleanup.data: ${formatValue(ptr)} is not an offset inside the heap (record ${this.offset} of pool at ${this.pool.offset})`,
         ptr,
       );
     }
@@ -236,7 +230,7 @@ export class NgxPoolCleanup {
     this.live("handler");
     if (fn !== null && typeof fn !== "function") {
       throw new MmgrError(
-        `NgxPoolCleanup.handler: ${fmt(fn)} is neither a function nor null (record ${this.offset} of pool at ${this.pool.offset})`,
+        `NgxPoolCleanup.handler: ${formatValue(fn)} is neither a function nor null (record ${this.offset} of pool at ${this.pool.offset})`,
       );
     }
     const i32 = this.pool.heap.i32;
@@ -326,7 +320,7 @@ export class NgxPool {
       (size & (NGX_POOL_ALIGNMENT - 1)) !== 0
     ) {
       throw new InvalidSizeError(
-        `NgxPool.create(): size ${fmt(size)} is not a multiple of ${NGX_POOL_ALIGNMENT} from ${NGX_MIN_POOL_SIZE} to ${MAX_POOL_SIZE}`,
+        `NgxPool.create(): size ${formatValue(size)} is not a multiple of ${NGX_POOL_ALIGNMENT} from ${NGX_MIN_POOL_SIZE} to ${MAX_POOL_SIZE}`,
         size,
       );
     }
@@ -358,7 +352,7 @@ export class NgxPool {
     const serial = NgxPool.serialAt(heap, offset);
     if (serial === 0) {
       throw new InvalidPointerError(
-        `NgxPool.attach(): offset ${fmt(offset)} is not the ngx_pool_t of a live pool of this heap`,
+        `NgxPool.attach(): offset ${formatValue(offset)} is not the ngx_pool_t of a live pool of this heap`,
         offset,
       );
     }
@@ -513,7 +507,7 @@ export class NgxPool {
       alignment > MAX_ALIGNMENT
     ) {
       throw new InvalidAlignmentError(
-        `NgxPool.pmemalign(): alignment ${fmt(alignment)} is not a power of two from 1 to ${MAX_ALIGNMENT} (pool at ${this.offset})`,
+        `NgxPool.pmemalign(): alignment ${formatValue(alignment)} is not a power of two from 1 to ${MAX_ALIGNMENT} (pool at ${this.offset})`,
         alignment,
       );
     }
@@ -535,7 +529,7 @@ export class NgxPool {
     this.live("pfree");
     if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr === 0 || ptr >= this.heap.size) {
       throw new InvalidPointerError(
-        `NgxPool.pfree(): pointer ${fmt(ptr)} ${ptr === 0 ? "is NULL" : "is not an offset inside the heap"} (pool at ${this.offset})`,
+        `NgxPool.pfree(): pointer ${formatValue(ptr)} ${ptr === 0 ? "is NULL" : "is not an offset inside the heap"} (pool at ${this.offset})`,
         ptr,
       );
     }
@@ -979,7 +973,7 @@ export class NgxPool {
 
   private badSize(fn: string, size: unknown): never {
     throw new InvalidSizeError(
-      `NgxPool.${fn}(): invalid size ${fmt(size)}: not an integer from 0 to ${MAX_ALLOC_SIZE} (pool at ${this.offset})`,
+      `NgxPool.${fn}(): invalid size ${formatValue(size)}: not an integer from 0 to ${MAX_ALLOC_SIZE} (pool at ${this.offset})`,
       size,
     );
   }

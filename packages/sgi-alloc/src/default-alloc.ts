@@ -36,6 +36,7 @@
  */
 
 import {
+  formatValue,
   type Heap,
   HeapCorruptionError,
   InvalidPointerError,
@@ -47,7 +48,7 @@ import {
   WIPE_BYTE,
 } from "@mmgr/heap";
 import type { Allocator, DefaultAllocOptions, PoolStats } from "./api.js";
-import { fmt, isSize, rethrow } from "./errors.js";
+import { isSize, rethrow } from "./errors.js";
 import {
   ALIGN,
   ALIGN_BITS,
@@ -629,13 +630,16 @@ export class DefaultAlloc implements Allocator {
 
   private badSize(fn: string, n: unknown): never {
     throw new InvalidSizeError(
-      `DefaultAlloc.${fn}(): invalid size ${fmt(n)}: not an integer from 1 to ${MAX_ALLOC_SIZE}`,
+      `DefaultAlloc.${fn}(): invalid size ${formatValue(n)}: not an integer from 1 to ${MAX_ALLOC_SIZE}`,
       n,
     );
   }
 
   private badPointer(fn: string, p: unknown, n: number, why: string): never {
-    throw new InvalidPointerError(`DefaultAlloc.${fn}(): pointer ${fmt(p)} (size ${n}) ${why}`, p);
+    throw new InvalidPointerError(
+      `DefaultAlloc.${fn}(): pointer ${formatValue(p)} (size ${n}) ${why}`,
+      p,
+    );
   }
 }
 

@@ -9,13 +9,6 @@
 
 import { HeapCorruptionError, InvalidPointerError, MAX_ALLOC_SIZE } from "@mmgr/heap";
 
-/** A value as an error message shows it: numbers as they are, strings quoted. */
-export function fmt(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "bigint") return `${value}n`;
-  return String(value);
-}
-
 /** Whether `n` is an integer from `min` to the heap's MAX_ALLOC_SIZE. */
 export function isSize(n: unknown, min: number): n is number {
   return typeof n === "number" && n === (n | 0) && n >= min && n <= MAX_ALLOC_SIZE;

@@ -18,6 +18,7 @@
  */
 
 import {
+  formatValue,
   type Heap,
   InvalidSizeError,
   MAX_ALLOC_SIZE,
@@ -26,7 +27,7 @@ import {
   type Ptr,
 } from "@mmgr/heap";
 import type { Allocator, MallocHandler } from "./api.js";
-import { fmt, isSize, rethrow } from "./errors.js";
+import { isSize, rethrow } from "./errors.js";
 
 /**
  * `__malloc_alloc_template` (typedef `malloc_alloc`): the heap's malloc,
@@ -107,7 +108,7 @@ export class MallocAlloc implements Allocator {
   setMallocHandler(handler: MallocHandler | null): MallocHandler | null {
     if (handler !== null && typeof handler !== "function") {
       throw new MmgrError(
-        `MallocAlloc.setMallocHandler(): handler ${fmt(handler)} is neither a function nor null`,
+        `MallocAlloc.setMallocHandler(): handler ${formatValue(handler)} is neither a function nor null`,
       );
     }
     const old = this.handler;
@@ -154,7 +155,7 @@ export class MallocAlloc implements Allocator {
 
   private badSize(fn: string, n: unknown): never {
     throw new InvalidSizeError(
-      `MallocAlloc.${fn}(): invalid size ${fmt(n)}: not an integer from 0 to ${MAX_ALLOC_SIZE}`,
+      `MallocAlloc.${fn}(): invalid size ${formatValue(n)}: not an integer from 0 to ${MAX_ALLOC_SIZE}`,
       n,
     );
   }

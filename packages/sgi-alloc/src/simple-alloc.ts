@@ -11,9 +11,8 @@
  *-------------------------------------------------------------------------
  */
 
-import { InvalidSizeError, MAX_ALLOC_SIZE, type Ptr } from "@mmgr/heap";
+import { formatValue, InvalidSizeError, MAX_ALLOC_SIZE, type Ptr } from "@mmgr/heap";
 import type { Allocator, SimpleAlloc } from "./api.js";
-import { fmt } from "./errors.js";
 
 class SimpleAllocImpl implements SimpleAlloc {
   readonly alloc: Allocator;
@@ -42,7 +41,7 @@ class SimpleAllocImpl implements SimpleAlloc {
 
   private badCount(fn: string, count: unknown): never {
     throw new InvalidSizeError(
-      `simpleAlloc(${this.bytesPerElement}).${fn}(): invalid element count ${fmt(count)}: not an integer from 0 to ${this.maxCount}`,
+      `simpleAlloc(${this.bytesPerElement}).${fn}(): invalid element count ${formatValue(count)}: not an integer from 0 to ${this.maxCount}`,
       count,
     );
   }
@@ -71,7 +70,7 @@ export function simpleAlloc(alloc: Allocator, bytesPerElement: number): SimpleAl
     bytesPerElement > MAX_ALLOC_SIZE
   ) {
     throw new InvalidSizeError(
-      `simpleAlloc(): bytesPerElement ${fmt(bytesPerElement)} is not an integer from 1 to ${MAX_ALLOC_SIZE}`,
+      `simpleAlloc(): bytesPerElement ${formatValue(bytesPerElement)} is not an integer from 1 to ${MAX_ALLOC_SIZE}`,
       bytesPerElement,
     );
   }
