@@ -1,5 +1,11 @@
-import { AllocSet } from "@mmgr/aset";
-import { Heap, type Heap as HeapType, InvalidPointerError, type Ptr } from "@mmgr/heap";
+import { AllocSet, type AllocSetSizes } from "@mmgr/aset";
+import {
+  BLOCK_HDR_SIZE,
+  Heap,
+  type Heap as HeapType,
+  InvalidPointerError,
+  type Ptr,
+} from "@mmgr/heap";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   ALLOCSET_DEFAULT_SIZES,
@@ -37,14 +43,20 @@ const ROWS = 10_000;
  * the start of every row, a sort context deleted mid-way, an nginx-pool
  * context for a hash table, errors thrown through withMemoryContext.
  */
-function runQuery(): { kept: number; perTupleMax: number } {
-  const query = AllocSetContextCreate(TopMemoryContext, "ExecutorState", ALLOCSET_DEFAULT_SIZES);
+function runQuery(sizes: AllocSetSizes = ALLOCSET_DEFAULT_SIZES): {
+  kept: number;
+  perTupleMax: number;
+  firstBlocks: Ptr[];
+} {
+  const query = AllocSetContextCreate(TopMemoryContext, "ExecutorState", sizes);
+  const firstBlocks = [query.node];
   MemoryContextSetIdentifier(query, "SELECT * FROM t ORDER BY x");
   let kept = 0;
   let perTupleMax = 0;
   let callbacks = 0;
   withMemoryContext(query, () => {
-    const perTuple = AllocSetContextCreate(query, "ExprContext", ALLOCSET_DEFAULT_SIZES);
+    const perTuple = AllocSetContextCreate(query, "ExprContext", sizes);
+    firstBlocks.push(perTuple.node);
     let sort: MemoryContext | null = AllocSetContextCreate(query, "TupleSort main", {
       minContextSize: 0,
       initBlockSize: 32 * 1024,
@@ -104,7 +116,7 @@ function runQuery(): { kept: number; perTupleMax: number } {
   );
   MemoryContextDelete(query);
   expect(callbacks).toBe(1);
-  return { kept, perTupleMax };
+  return { kept, perTupleMax, firstBlocks };
 }
 
 describe("a query-shaped workload", () => {
@@ -113,22 +125,45 @@ describe("a query-shaped workload", () => {
     heap = MemoryContextInit(Heap.create({ initialSize: 1 << 20, maxSize: 1 << 25 }));
   });
 
-  it("gives every byte back when the query context is deleted", () => {
+  it("keeps the default-sized first blocks cached after the delete, then gives every byte back", () => {
     const start = heap.stats().used;
-    const { kept, perTupleMax } = runQuery();
+    expect(AllocSet.cachedContexts(heap)).toEqual({ default: 0, small: 0 });
+    const { kept, perTupleMax, firstBlocks } = runQuery();
     expect(kept).toBe(ROWS / 100);
     // Reset every row, the per-tuple context never grows past its keeper block.
     expect(perTupleMax).toBe(ALLOCSET_DEFAULT_SIZES.initBlockSize);
-    // Default-sized AllocSets go to aset.c's context freelists on delete ...
-    const cached = AllocSet.cachedContexts(heap);
-    expect(cached.default).toBe(2);
-    const afterFirst = heap.stats().used;
-    // ... so a second query reuses them and ends at the same place,
-    runQuery();
-    expect(heap.stats().used).toBe(afterFirst);
+    // Right after MemoryContextDelete(query): ExecutorState and ExprContext,
+    // default-sized, went to aset.c's context freelist with their first
+    // blocks (still heap blocks); everything else went back to the heap.
+    expect(AllocSet.cachedContexts(heap)).toEqual({ default: 2, small: 0 });
+    let cachedBytes = 0;
+    for (const b of firstBlocks) {
+      expect(heap.usableSize(b)).toBe(ALLOCSET_DEFAULT_SIZES.initBlockSize);
+      cachedBytes += heap.usableSize(b) + BLOCK_HDR_SIZE;
+    }
+    expect(heap.stats().used).toBe(start + cachedBytes);
+    // A second query reuses them (same first blocks) and ends at the same place,
+    expect(runQuery().firstBlocks).toEqual(firstBlocks);
+    expect(heap.stats().used).toBe(start + cachedBytes);
     // and once they are released, the heap is back at its start.
-    AllocSet.releaseCachedContexts(heap);
+    expect(AllocSet.releaseCachedContexts(heap)).toBe(2);
     expect(heap.stats().used).toBe(start);
+    MemoryContextCheck(TopMemoryContext!);
+  });
+
+  it("gives every byte back at the delete when the contexts have sizes aset.c does not cache", () => {
+    const sizes: AllocSetSizes = {
+      minContextSize: 0,
+      initBlockSize: 4096,
+      maxBlockSize: ALLOCSET_DEFAULT_SIZES.maxBlockSize,
+    };
+    const start = heap.stats().used;
+    const { kept, perTupleMax } = runQuery(sizes);
+    expect(kept).toBe(ROWS / 100);
+    expect(perTupleMax).toBe(sizes.initBlockSize);
+    expect(AllocSet.cachedContexts(heap)).toEqual({ default: 0, small: 0 });
+    expect(heap.stats().used).toBe(start);
+    expect(AllocSet.releaseCachedContexts(heap)).toBe(0);
     MemoryContextCheck(TopMemoryContext!);
   });
 });
