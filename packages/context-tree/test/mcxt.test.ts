@@ -95,6 +95,9 @@ describe("MemoryContextInit", () => {
     expect(heap.stats().used).toBeLessThan(before);
     expect(heap.stats().allocations).toBe(0);
     expect(() => MemoryContextAlloc(child, 8)).toThrow(InvalidStateError);
+    expect(() => MemoryContextAlloc(child, 8)).toThrow(
+      'MemoryContextAlloc(): memory context "child" has been deleted',
+    );
   });
 });
 

@@ -1,10 +1,14 @@
 import {
   ALLOC_BLOCKHDRSZ,
+  ALLOC_CHUNKHDRSZ_CHECKING,
+  ALLOC_MIN_BLOCK_SIZE,
   ALLOCSET_DEFAULT_INITSIZE,
   AllocSet,
+  MEMORYCHUNK_MAX_BLOCKOFFSET,
   SIZEOF_ASET_CONTEXT,
 } from "@mmgr/aset";
 import {
+  MAX_ALLOC_SIZE as HEAP_MAX_ALLOC_SIZE,
   Heap,
   HeapCorruptionError,
   InvalidPointerError,
@@ -13,6 +17,7 @@ import {
   MmgrError,
   OutOfMemoryError,
 } from "@mmgr/heap";
+import { NGX_MIN_POOL_SIZE, NGX_POOL_ALIGNMENT } from "@mmgr/ngx-pool";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   ALLOCSET_DEFAULT_SIZES,
@@ -23,6 +28,8 @@ import {
   GetMemoryChunkContext,
   GetMemoryChunkSpace,
   MaxAllocSize,
+  MCTX_FIRST_USER_ID,
+  MCTX_LAST_USER_ID,
   MCXT_ALLOC_HUGE,
   type MemoryContext,
   MemoryContextAlloc,
@@ -47,36 +54,54 @@ import {
   repalloc0,
   TopMemoryContext,
 } from "../src/index.js";
+import { MCXT_IS_RESET_BYTE } from "../src/layout.js";
 
 let heap: Heap;
 beforeEach(() => {
   heap = MemoryContextInit(Heap.create({ initialSize: 1 << 20, maxSize: 1 << 22, checking: true }));
 });
 
-/** Everything a bad call must leave alone. */
+/** Everything a bad call must leave alone: the tree's text, the heap's counters, every byte. */
 function snapshot() {
   return {
     stats: MemoryContextStats(TopMemoryContext!),
     heap: heap.stats(),
     current: CurrentMemoryContext,
+    bytes: heap.u8.slice(),
   };
 }
 
-function unchanged(fn: () => unknown, cls: new (...a: never[]) => Error, message: string | RegExp) {
+/** Expects the state to be `before`: the first differing byte is named, not 4 MB of diff. */
+function expectSame(before: ReturnType<typeof snapshot>): void {
+  const { bytes, ...rest } = snapshot();
+  const { bytes: was, ...wasRest } = before;
+  expect(rest).toEqual(wasRest);
+  expect(bytes.length).toBe(was.length);
+  let diff = -1;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== was[i]) {
+      diff = i;
+      break;
+    }
+  }
+  expect(diff).toBe(-1);
+}
+
+/** Runs `fn` twice, expects `cls` with exactly `message` and nothing changed each time. */
+function unchanged(fn: () => unknown, cls: new (...a: never[]) => Error, message: string) {
   const before = snapshot();
-  expect(fn).toThrow(cls);
-  if (typeof message === "string") {
+  for (let run = 0; run < 2; run++) {
     let caught: unknown;
     try {
       fn();
     } catch (e) {
       caught = e;
     }
+    expect(caught).toBeInstanceOf(cls);
+    expect(caught).toBeInstanceOf(MmgrError);
     expect((caught as Error).message).toBe(message);
-  } else {
-    expect(fn).toThrow(message);
+    expectSame(before); // after each run: a write undone by the second would hide
   }
-  expect(snapshot()).toEqual(before);
 }
 
 describe("before MemoryContextInit", () => {
@@ -145,7 +170,7 @@ describe("sizes", () => {
     unchanged(
       () => MemoryContextAllocExtended(TopMemoryContext!, 8, -1),
       MmgrError,
-      /^MemoryContextAllocExtended\(\): flags -1 are not/,
+      "MemoryContextAllocExtended(): flags -1 are not a combination of MCXT_ALLOC_HUGE, MCXT_ALLOC_NO_OOM and MCXT_ALLOC_ZERO",
     );
   });
 });
@@ -172,7 +197,12 @@ describe("out of memory", () => {
       'Failed on request of size 838860804 in memory context "ExprContext".',
     );
     expect(err!.size).toBe(838860804);
-    expect(snapshot()).toEqual(before);
+    // mcxt.c's MemoryContextAlloc clears isReset before asking the context,
+    // so a failed request leaves it cleared (as in PostgreSQL); nothing else moves.
+    expect(before.bytes[q.node + MCXT_IS_RESET_BYTE]).toBe(1);
+    expect(heap.u8[q.node + MCXT_IS_RESET_BYTE]).toBe(0);
+    before.bytes[q.node + MCXT_IS_RESET_BYTE] = 0;
+    expectSame(before);
   });
 
   it("repalloc keeps the old chunk when the heap is full", () => {
@@ -230,7 +260,11 @@ describe("pointers", () => {
   it("a double free is caught", () => {
     const p = palloc(40);
     pfree(p);
-    unchanged(() => pfree(p), InvalidPointerError, /double free/);
+    unchanged(
+      () => pfree(p),
+      InvalidPointerError,
+      `pfree called with invalid pointer ${p}: pointer ${p} was already freed (double free)`,
+    );
     unchanged(
       () => GetMemoryChunkContext(p),
       InvalidPointerError,
@@ -238,12 +272,22 @@ describe("pointers", () => {
     );
     const big = palloc(20000);
     pfree(big);
-    unchanged(() => pfree(big), InvalidPointerError, /invalid pointer/);
+    // A large chunk's block went back to the heap, which wiped it (checking mode).
+    unchanged(
+      () => pfree(big),
+      InvalidPointerError,
+      `pfree called with invalid pointer ${big} (header 0x7f7f7f7f7f7f7f7f)`,
+    );
   });
 
   it("an interior pointer, a heap block and a foreign AllocSet's chunk are refused", () => {
     const p = palloc(64);
-    unchanged(() => pfree(p + 16), InvalidPointerError, /^pfree called with invalid pointer/);
+    // In checking mode a fresh chunk's bytes are 0x7F, so that is the "header" read.
+    unchanged(
+      () => pfree(p + 16),
+      InvalidPointerError,
+      `pfree called with invalid pointer ${p + 16} (header 0x7f7f7f7f7f7f7f7f)`,
+    );
     const h = heap.malloc(64);
     heap.u8.fill(0, h - 8, h);
     unchanged(
@@ -268,7 +312,11 @@ describe("pointers", () => {
     });
     const p = MemoryContextAlloc(c, 100);
     MemoryContextDelete(c);
-    unchanged(() => repalloc(p, 200), InvalidPointerError, /^repalloc called with invalid pointer/);
+    unchanged(
+      () => repalloc(p, 200),
+      InvalidPointerError,
+      `repalloc called with invalid pointer ${p} (header 0x7f7f7f7f7f7f7f7f)`,
+    );
   });
 
   // aset.c keeps a deleted default- or small-sized set on its context
@@ -335,7 +383,17 @@ describe("pointers", () => {
   it("checking mode: a write past the chunk end is caught by pfree and by MemoryContextCheck", () => {
     const p = palloc(5);
     heap.u8[p + 5] = 0; // the sentinel
+    const damaged = `problem in alloc set TopMemoryContext: detected write past chunk end in block ${TopMemoryContext!.node + SIZEOF_ASET_CONTEXT}, chunk ${p - ALLOC_CHUNKHDRSZ_CHECKING}`;
+    expect(() => MemoryContextCheck(TopMemoryContext!)).toThrow(
+      new HeapCorruptionError(damaged, p + 5),
+    );
     expect(() => MemoryContextCheck(TopMemoryContext!)).toThrow(HeapCorruptionError);
+    expect(() => pfree(p)).toThrow(
+      new HeapCorruptionError(
+        `free(): detected write past chunk end in TopMemoryContext ${p - ALLOC_CHUNKHDRSZ_CHECKING} (pointer ${p}, requested size 5)`,
+        p + 5,
+      ),
+    );
     expect(() => pfree(p)).toThrow(HeapCorruptionError);
     heap.u8[p + 5] = 0x7e;
     pfree(p);
@@ -365,10 +423,26 @@ describe("contexts", () => {
       InvalidStateError,
       'MemoryContextAlloc(): memory context "old" has been deleted',
     );
-    unchanged(() => MemoryContextSwitchTo(c), InvalidStateError, /has been deleted/);
-    unchanged(() => MemoryContextDelete(c), InvalidStateError, /has been deleted/);
-    unchanged(() => MemoryContextStats(c), InvalidStateError, /has been deleted/);
-    unchanged(() => AllocSetContextCreate(c, "kid"), InvalidStateError, /has been deleted/);
+    unchanged(
+      () => MemoryContextSwitchTo(c),
+      InvalidStateError,
+      'MemoryContextSwitchTo(): memory context "old" has been deleted',
+    );
+    unchanged(
+      () => MemoryContextDelete(c),
+      InvalidStateError,
+      'MemoryContextDelete(): memory context "old" has been deleted',
+    );
+    unchanged(
+      () => MemoryContextStats(c),
+      InvalidStateError,
+      'MemoryContextStatsDetail(): memory context "old" has been deleted',
+    );
+    unchanged(
+      () => AllocSetContextCreate(c, "kid"),
+      InvalidStateError,
+      'AllocSetContextCreate(): memory context "old" has been deleted',
+    );
     unchanged(
       () => c.children,
       InvalidStateError,
@@ -385,7 +459,7 @@ describe("contexts", () => {
     unchanged(
       () => MemoryContextReset(null as unknown as MemoryContext),
       MmgrError,
-      /is not a MemoryContext/,
+      "MemoryContextReset(): null is not a MemoryContext",
     );
     unchanged(
       () => AllocSetContextCreate(TopMemoryContext, 42 as unknown as string),
@@ -403,12 +477,12 @@ describe("contexts", () => {
           maxBlockSize: 8192,
         }),
       InvalidSizeError,
-      /^AllocSet.create\(\): initBlockSize 100 is not a multiple of 8 from 1024/,
+      `AllocSet.create(): initBlockSize 100 is not a multiple of 8 from ${ALLOC_MIN_BLOCK_SIZE} to ${MEMORYCHUNK_MAX_BLOCKOFFSET}`,
     );
     unchanged(
       () => NgxPoolContextCreate(TopMemoryContext, "p", 100),
       InvalidSizeError,
-      /^NgxPool.create\(\): size 100/,
+      `NgxPool.create(): size 100 is not a multiple of ${NGX_POOL_ALIGNMENT} from ${NGX_MIN_POOL_SIZE} to ${HEAP_MAX_ALLOC_SIZE & ~(NGX_POOL_ALIGNMENT - 1)}`,
     );
   });
 
@@ -434,7 +508,7 @@ describe("contexts", () => {
     unchanged(
       () => MemoryContextDeleteChildren(q),
       InvalidStateError,
-      /CurrentMemoryContext \("tuple"\)/,
+      'MemoryContextDeleteChildren(): cannot delete the children of memory context "query": CurrentMemoryContext ("tuple") is among its descendants',
     );
     expect(t.deleted).toBe(false);
   });
@@ -465,7 +539,11 @@ describe("contexts", () => {
       MmgrError,
       'MemoryContextSetParent(): memory context "b" is "a" or one of its descendants: that would make a cycle',
     );
-    unchanged(() => MemoryContextSetParent(a, a), MmgrError, /would make a cycle/);
+    unchanged(
+      () => MemoryContextSetParent(a, a),
+      MmgrError,
+      'MemoryContextSetParent(): memory context "a" is "a" or one of its descendants: that would make a cycle',
+    );
   });
 
   it("bad identifiers and callbacks are refused", () => {
@@ -484,9 +562,13 @@ describe("contexts", () => {
   it("a context type cannot take a reserved or used method id", () => {
     const set = AllocSet.create(heap, "x", ALLOCSET_DEFAULT_SIZES);
     for (const methodId of [1, 3, 15, 16]) {
-      expect(() =>
-        MemoryContextCreate({ ...AllocSetMethods, methodId }, TopMemoryContext, "x", set, 0),
-      ).toThrow(MmgrError);
+      unchanged(
+        () => MemoryContextCreate({ ...AllocSetMethods, methodId }, TopMemoryContext, "x", set, 0),
+        MmgrError,
+        methodId === 3
+          ? 'MemoryContextCreate(): method id 3 is already taken by context type "AllocSet"'
+          : `MemoryContextCreate(): method id ${methodId} is reserved; use 0 (no chunk headers) or ${MCTX_FIRST_USER_ID}..${MCTX_LAST_USER_ID}`,
+      );
     }
     expect(() =>
       MemoryContextCreate({ ...AllocSetMethods, methodId: 3 }, TopMemoryContext, "x", set, 0),

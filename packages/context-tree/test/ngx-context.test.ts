@@ -93,20 +93,26 @@ for (const checking of [false, true]) {
       const big = MemoryContextAlloc(ctx, 5000);
       const before = MemoryContextStats(ctx);
       const usedBefore = heap.stats().used;
+      const bytesBefore = heap.u8.slice();
+      const refused = (what: string, p: number) =>
+        new NotSupportedError(
+          `${what} is not supported by this context type: pointer ${p} belongs to nginx pool memory context "bump-like", whose chunks are freed only by reset or delete`,
+        );
       for (const p of [small, big]) {
-        expect(() => pfree(p)).toThrow(
-          new NotSupportedError(
-            `pfree is not supported by this context type: pointer ${p} belongs to nginx pool memory context "bump-like", whose chunks are freed only by reset or delete`,
-          ),
-        );
+        expect(() => pfree(p)).toThrow(NotSupportedError);
+        expect(() => pfree(p)).toThrow(refused("pfree", p));
         expect(() => repalloc(p, 10)).toThrow(NotSupportedError);
-        expect(() => repalloc(p, 10)).toThrow(/^repalloc is not supported by this context type/);
-        expect(() => GetMemoryChunkSpace(p)).toThrow(
-          /^GetMemoryChunkSpace is not supported by this context type/,
-        );
+        expect(() => repalloc(p, 10)).toThrow(refused("repalloc", p));
+        expect(() => GetMemoryChunkSpace(p)).toThrow(NotSupportedError);
+        expect(() => GetMemoryChunkSpace(p)).toThrow(refused("GetMemoryChunkSpace", p));
       }
       expect(MemoryContextStats(ctx)).toBe(before);
       expect(heap.stats().used).toBe(usedBefore);
+      const bytes = heap.u8;
+      expect(bytes.length).toBe(bytesBefore.length);
+      let diff = -1;
+      for (let i = 0; i < bytes.length && diff < 0; i++) if (bytes[i] !== bytesBefore[i]) diff = i;
+      expect(diff).toBe(-1);
     });
 
     it("resets: the blocks stay, large allocations go, callbacks run", () => {
@@ -145,7 +151,33 @@ for (const checking of [false, true]) {
       MemoryContextDelete(q);
       expect(n.deleted).toBe(true);
       expect(heap.stats().used).toBe(before);
-      for (const p of [...ps, pk]) expect(() => pfree(p)).toThrow(InvalidPointerError);
+      // Their blocks went back to the heap: wiped with 0x7F in checking mode;
+      // otherwise the pool pointers read what the heap left there, and the
+      // AllocSet pointer's block no longer belongs to a live set.
+      for (const p of [...ps, pk]) {
+        let caught: unknown;
+        try {
+          pfree(p);
+        } catch (e) {
+          caught = e;
+        }
+        expect(caught).toBeInstanceOf(InvalidPointerError);
+        const message = (caught as Error).message;
+        if (checking) {
+          expect(message).toBe(
+            `pfree called with invalid pointer ${p} (header 0x7f7f7f7f7f7f7f7f)`,
+          );
+        } else if (p === pk) {
+          expect(message).toBe(
+            `pfree called with invalid pointer ${p}: AllocSet.contextOf(): pointer ${p} is not a chunk of a live AllocSet of this heap`,
+          );
+        } else {
+          expect(message).toMatch(
+            new RegExp(`^pfree called with invalid pointer ${p} \\(header 0x[0-9a-f]{16}\\)$`),
+          );
+        }
+      }
+      expect(heap.stats().used).toBe(before);
     });
 
     it("leaves AllocSet chunks to AllocSet while pools exist", () => {

@@ -246,6 +246,10 @@ describe("MemoryContextCreate (a context type of one's own)", () => {
     expect(heap.u8[a2 + 99]).toBe(3);
     pfree(b);
     expect(() => pfree(b)).toThrow(InvalidPointerError);
+    // free() cleared the low header word (the method id); the high one still names the node.
+    expect(() => pfree(b)).toThrow(
+      `pfree called with invalid pointer ${b} (header 0x${mine.node.toString(16).padStart(8, "0")}00000000)`,
+    );
     expect(mine.impl.live.size).toBe(1);
     expect(MemoryContextStats(mine).split("\n")[0]).toMatch(
       /^mine: \d+ total in 1 blocks; 0 free \(0 chunks\); \d+ used$/,
