@@ -66,7 +66,17 @@ describe("bench --quick", () => {
   it("has exactly one cell per workload variant and allocator", () => {
     const keys = [...new Set(results.cells.map((c) => c.key))];
     const ids = results.allocators.map((a) => a.id);
-    expect(ids).toEqual(["heap", "aset", "mcxt", "sgi", "ngx", "thing", "u8", "buffer"]);
+    expect(ids).toEqual([
+      "heap",
+      "heap-grow",
+      "aset",
+      "mcxt",
+      "sgi",
+      "ngx",
+      "thing",
+      "u8",
+      "buffer",
+    ]);
     expect(keys.length).toBe(16);
     expect(results.cells.length).toBe(keys.length * ids.length);
     for (const k of keys) {
@@ -112,7 +122,7 @@ describe("bench --quick", () => {
     expect(md).toContain("### ns per operation");
     for (const a of results.allocators) expect(md).toContain(a.label);
     expect(stdout).toContain("### ns per operation");
-    const progress = stderr.split("\n").filter((l) => /^\[\w+ +\d+\/\d+\]/.test(l));
+    const progress = stderr.split("\n").filter((l) => /^\[[\w-]+ +\d+\/\d+\]/.test(l));
     expect(progress).toHaveLength(results.cells.length);
   });
 

@@ -63,7 +63,7 @@ class AsetAllocator implements Allocator {
     private readonly sizes: unknown,
     options: AllocatorOptions,
   ) {
-    ({ heap: this.heap, base: this.base } = freshHeap());
+    ({ heap: this.heap, base: this.base } = freshHeap(options));
     this.ptrs = new Int32Array(options.slots);
     this.tracker = usedPeak(this.heap, this.base, options.tracking);
     this.main = cls.create(this.heap, "bench", sizes);

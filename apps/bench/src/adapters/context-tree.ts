@@ -83,7 +83,7 @@ class ContextTreeAllocator implements Allocator {
     private readonly m: Mcxt,
     options: AllocatorOptions,
   ) {
-    ({ heap: this.heap, base: this.base } = freshHeap());
+    ({ heap: this.heap, base: this.base } = freshHeap(options));
     this.ptrs = new Int32Array(options.slots);
     this.tracker = usedPeak(this.heap, this.base, options.tracking);
     m.MemoryContextInit(this.heap);

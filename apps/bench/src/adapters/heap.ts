@@ -21,15 +21,32 @@ import {
   type VariantInfo,
 } from "./types.js";
 
-/** Arena size at creation for every heap-based cell. */
+/** Arena size at creation of a growable heap. */
 export const HEAP_INITIAL_SIZE = 1 << 20;
-/** How far a cell's heap may grow. */
+/** How far a growable heap may grow. */
 export const HEAP_MAX_SIZE = 1 << 30;
+/** Room a fixed arena keeps above 4x the peak live bytes: AllocSet's 8 MiB blocks, pool blocks. */
+const FIXED_HEADROOM = 64 << 20;
 
-/** A fresh growable heap (the default kind a user gets) and the bytes in use on it at creation. */
-export function freshHeap(): { heap: Heap; base: number } {
-  const heap = Heap.create({ initialSize: HEAP_INITIAL_SIZE, maxSize: HEAP_MAX_SIZE });
-  return { heap, base: heap.stats().used };
+/**
+ * A fresh heap for a cell and the bytes in use on it at creation. Fixed-size
+ * by default, like @thi.ng/malloc's MemPool (which cannot grow), sized as its
+ * pool is, from the workload's peak live bytes, with more headroom: a fixed
+ * heap sits on a plain ArrayBuffer. `growable`: 1 MiB growing to 1 GiB on a
+ * resizable ArrayBuffer, whose typed arrays Node 20's V8 reads more slowly.
+ */
+export function freshHeap(
+  options: AllocatorOptions,
+  growable = false,
+): { heap: Heap; base: number } {
+  const fixed = Math.min(
+    HEAP_MAX_SIZE,
+    Math.ceil((4 * options.peakLiveBytes + FIXED_HEADROOM) / (1 << 16)) * (1 << 16),
+  );
+  const heap = growable
+    ? Heap.create({ initialSize: HEAP_INITIAL_SIZE, maxSize: HEAP_MAX_SIZE })
+    : Heap.create({ initialSize: fixed, maxSize: fixed });
+  return { heap, base: heap.used };
 }
 
 /** Tracks the peak of a heap's `used` above `base`; the memory pass calls it after each operation. */
@@ -66,9 +83,9 @@ class HeapAllocator extends UnscopedAllocator {
   private readonly ptrs: Int32Array;
   private readonly tracker: UsedPeak | null;
 
-  constructor(options: AllocatorOptions) {
+  constructor(options: AllocatorOptions, growable: boolean) {
     super();
-    ({ heap: this.heap, base: this.base } = freshHeap());
+    ({ heap: this.heap, base: this.base } = freshHeap(options, growable));
     this.ptrs = new Int32Array(options.slots);
     this.tracker = usedPeak(this.heap, this.base, options.tracking);
   }
@@ -106,17 +123,28 @@ class HeapAllocator extends UnscopedAllocator {
   dispose(): void {}
 }
 
-const factory: AdapterFactory = {
-  serves: () => true,
-  cap: (_v: VariantInfo) => undefined,
-  create: (options) => new HeapAllocator(options),
-};
+function factory(growable: boolean): AdapterFactory {
+  return {
+    serves: () => true,
+    cap: (_v: VariantInfo) => undefined,
+    create: (options) => new HeapAllocator(options, growable),
+  };
+}
 
-/** @mmgr/heap: the TLSF arena's own malloc/free. */
+/** @mmgr/heap: the TLSF arena's own malloc/free, on a fixed arena as the other arena allocators. */
 export const heapAdapter: AdapterModule = {
   id: "heap",
   label: "@mmgr/heap",
-  note: "`heap.malloc`/`free`/`realloc` on a growable heap (1 MiB, may grow to 1 GiB); memory = peak of the heap's `used`",
+  note: "`heap.malloc`/`free`/`realloc` on a fixed-size heap (plain ArrayBuffer) of 4x the peak live bytes + 64 MiB, as thi.ng's pool is sized; memory = peak of the heap's `used`",
   memory: "tracked",
-  load: async () => factory,
+  load: async () => factory(false),
+};
+
+/** @mmgr/heap again, on a growable heap: what growth in place costs on this runtime. */
+export const heapGrowableAdapter: AdapterModule = {
+  id: "heap-grow",
+  label: "@mmgr/heap (growable)",
+  note: "`heap.malloc`/`free`/`realloc` on a growable heap (1 MiB growing in place to 1 GiB on a resizable ArrayBuffer, whose typed arrays Node 20's V8 reads more slowly); memory = peak of the heap's `used`",
+  memory: "tracked",
+  load: async () => factory(true),
 };

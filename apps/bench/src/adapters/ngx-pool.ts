@@ -69,7 +69,7 @@ class NgxAllocator implements Allocator {
     private readonly cls: NgxPoolClass,
     options: AllocatorOptions,
   ) {
-    ({ heap: this.heap, base: this.base } = freshHeap());
+    ({ heap: this.heap, base: this.base } = freshHeap(options));
     this.ptrs = new Int32Array(options.slots);
     this.tracker = usedPeak(this.heap, this.base, options.tracking);
   }

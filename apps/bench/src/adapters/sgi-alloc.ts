@@ -40,7 +40,7 @@ class SgiAllocator extends UnscopedAllocator {
 
   constructor(cls: DefaultAllocClass, options: AllocatorOptions) {
     super();
-    ({ heap: this.heap, base: this.base } = freshHeap());
+    ({ heap: this.heap, base: this.base } = freshHeap(options));
     this.ptrs = new Int32Array(options.slots);
     this.tracker = usedPeak(this.heap, this.base, options.tracking);
     this.alloc_ = new cls(this.heap);
