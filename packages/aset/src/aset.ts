@@ -787,7 +787,7 @@ export class AllocSet {
    */
   free(ptr: Ptr): void {
     this.live("free");
-    const block = this.chunkBlock("free", ptr);
+    const block = this.locate("free", ptr);
     this.freeChunk(ptr, block);
   }
 
@@ -838,7 +838,7 @@ export class AllocSet {
    */
   realloc(ptr: Ptr, size: number): Ptr {
     this.live("realloc");
-    const block = this.chunkBlock("realloc", ptr);
+    const block = this.locate("realloc", ptr);
     if (size >>> 0 !== size || size > MAX_ALLOC_SIZE) this.badSize("realloc", size);
     const heap = this.heap;
     let i32 = heap.i32;
@@ -888,7 +888,7 @@ export class AllocSet {
    */
   getChunkSpace(ptr: Ptr): number {
     this.live("getChunkSpace");
-    const block = this.chunkBlock("getChunkSpace", ptr);
+    const block = this.locate("getChunkSpace", ptr);
     const i32 = this.heap.i32;
     const lo = i32[(ptr >> 2) + CHUNK_HDR_LO];
     if (lo === CHUNK_EXTERNAL_LO) {
@@ -905,7 +905,7 @@ export class AllocSet {
    */
   usableSize(ptr: Ptr): number {
     this.live("usableSize");
-    this.chunkBlock("usableSize", ptr);
+    this.locate("usableSize", ptr);
     const i32 = this.heap.i32;
     const w = ptr >> 2;
     if (this.checking) return i32[w + CHUNK_REQUESTED_SIZE];
@@ -1263,6 +1263,45 @@ export class AllocSet {
       `${fn}(): pointer ${formatValue(ptr)} ${why} (memory context "${this.name}")`,
       ptr,
     );
+  }
+
+  /**
+   * The block of `ptr`, which must be a live chunk of this set: the common
+   * case (a small chunk, no checking mode) by {@link AllocSet.chunkBlockFast},
+   * which is small enough for V8 to inline; anything else, and every error
+   * with its exact message, by {@link AllocSet.chunkBlock}.
+   */
+  private locate(fn: string, ptr: Ptr): number {
+    const block = this.checking ? -1 : this.chunkBlockFast(ptr);
+    return block >= 0 ? block : this.chunkBlock(fn, ptr);
+  }
+
+  /**
+   * The checks of {@link AllocSet.chunkBlock} for a live small chunk, in the
+   * same order, without the messages: the block, or -1 for anything else
+   * (a dedicated block's chunk, or a bad pointer that chunkBlock reports).
+   */
+  private chunkBlockFast(ptr: Ptr): number {
+    const i32 = this.heap.i32;
+    const chdr = this.chunkHeaderSize;
+    if (ptr >>> 0 !== ptr || (ptr & MAXALIGN_MASK) !== 0 || ptr < chdr + ALLOC_BLOCKHDRSZ + 8) {
+      return -1;
+    }
+    if (ptr >= i32.length << 2) return -1;
+    const w = ptr >> 2;
+    const lo = i32[w + CHUNK_HDR_LO];
+    const hi = i32[w + CHUNK_HDR_HI];
+    // Not freed (CHUNK_FREE_BIT is the sign bit; CHUNK_EXTERNAL_LO is negative
+    // too), an AllocSet chunk.
+    if (lo < 0 || (lo & 31) !== MCTX_ASET_ID) return -1;
+    const fidx = lo >>> MEMORYCHUNK_VALUE_BASEBIT;
+    const offset = (hi >>> 2) & MEMORYCHUNK_BLOCKOFFSET_MASK;
+    const block = ptr - chdr - offset;
+    if (fidx > FREELIST_LAST || (hi & 31) !== 0 || offset < ALLOC_BLOCKHDRSZ || block < 8)
+      return -1;
+    const bw = block >> 2;
+    if (i32[bw + BLK_ASET] !== this.offset || ptr + (8 << fidx) > i32[bw + BLK_FREEPTR]) return -1;
+    return block;
   }
 
   /**
