@@ -102,6 +102,11 @@ describe("bench --quick", () => {
     }
   });
 
+  it("has no cell that failed: every allocator serves its workloads or says why not", () => {
+    const failed = results.cells.filter((c) => c.status !== "ok" && c.status !== "n/a");
+    expect(failed.map((c) => `${c.allocatorId} ${c.key}: ${c.status} ${c.reason}`)).toEqual([]);
+  });
+
   it("runs the baselines and the heap on every workload", () => {
     for (const id of ["heap", "thing", "u8", "buffer"]) {
       const bad = results.cells.filter((c) => c.allocatorId === id && c.status !== "ok");

@@ -13,13 +13,11 @@
  */
 
 import type { Heap } from "@mmgr/heap";
-import { freshHeap, type UsedPeak, usedPeak } from "./heap.js";
+import { HeapBacked } from "./heap.js";
 import {
   type AdapterFactory,
   type AdapterModule,
-  type Allocator,
   type AllocatorOptions,
-  BenchOutOfMemory,
   cleanupHandler,
   importPackage,
   type ScopeKind,
@@ -47,12 +45,8 @@ const SCOPE_NAMES: Record<ScopeKind, string> = {
   request: "RequestContext",
 };
 
-class AsetAllocator implements Allocator {
-  readonly scoped = true;
-  private readonly heap: Heap;
-  private readonly base: number;
-  private readonly ptrs: Int32Array;
-  private readonly tracker: UsedPeak | null;
+class AsetAllocator extends HeapBacked {
+  override readonly scoped = true;
   private readonly main: AllocSetLike;
   private readonly scopes: (AllocSetLike | null)[] = new Array(MAX_SCOPES).fill(null);
   /** AllocSet has no cleanup list (that is mcxt.c's reset callbacks): run them at reset/close. */
@@ -63,17 +57,13 @@ class AsetAllocator implements Allocator {
     private readonly sizes: unknown,
     options: AllocatorOptions,
   ) {
-    ({ heap: this.heap, base: this.base } = freshHeap(options));
-    this.ptrs = new Int32Array(options.slots);
-    this.tracker = usedPeak(this.heap, this.base, options.tracking);
+    super(options);
     this.main = cls.create(this.heap, "bench", sizes);
   }
 
   alloc(slot: number, size: number): void {
     const p = this.main.alloc(size);
-    if (p === 0) throw new BenchOutOfMemory("AllocSet.alloc", size);
-    this.ptrs[slot] = p;
-    if (this.tracker !== null) this.tracker.track();
+    this.keep(slot, p, "AllocSet.alloc", size);
   }
 
   free(slot: number, _size: number): void {
@@ -82,33 +72,29 @@ class AsetAllocator implements Allocator {
 
   realloc(slot: number, _oldSize: number, newSize: number): void {
     const p = this.main.realloc(this.ptrs[slot], newSize);
-    if (p === 0) throw new BenchOutOfMemory("AllocSet.realloc", newSize);
-    this.ptrs[slot] = p;
-    if (this.tracker !== null) this.tracker.track();
+    this.keep(slot, p, "AllocSet.realloc", newSize);
   }
 
-  scopeOpen(scope: number, kind: ScopeKind): void {
+  override scopeOpen(scope: number, kind: ScopeKind): void {
     this.scopes[scope] = this.cls.create(this.heap, SCOPE_NAMES[kind], this.sizes);
-    if (this.tracker !== null) this.tracker.track();
+    this.track();
   }
 
-  scopeAlloc(scope: number, slot: number, size: number): void {
+  override scopeAlloc(scope: number, slot: number, size: number): void {
     const p = (this.scopes[scope] as AllocSetLike).alloc(size);
-    if (p === 0) throw new BenchOutOfMemory("AllocSet.alloc", size);
-    this.ptrs[slot] = p;
-    if (this.tracker !== null) this.tracker.track();
+    this.keep(slot, p, "AllocSet.alloc", size);
   }
 
-  scopeCleanup(scope: number): void {
+  override scopeCleanup(scope: number): void {
     this.cleanups[scope]++;
   }
 
-  scopeReset(scope: number): void {
+  override scopeReset(scope: number): void {
     this.runCleanups(scope);
     (this.scopes[scope] as AllocSetLike).reset();
   }
 
-  scopeClose(scope: number): void {
+  override scopeClose(scope: number): void {
     this.runCleanups(scope);
     (this.scopes[scope] as AllocSetLike).delete();
     this.scopes[scope] = null;
@@ -122,16 +108,6 @@ class AsetAllocator implements Allocator {
   discard(_count: number, _sizes: Int32Array): void {
     this.main.reset();
   }
-
-  taken(): number {
-    return this.heap.stats().used - this.base;
-  }
-
-  peak(): number {
-    return this.tracker === null ? -1 : this.tracker.peak;
-  }
-
-  dispose(): void {}
 }
 
 /** @mmgr/aset: PostgreSQL's AllocSet. */

@@ -23,13 +23,11 @@
  */
 
 import type { Heap } from "@mmgr/heap";
-import { freshHeap, type UsedPeak, usedPeak } from "./heap.js";
+import { HeapBacked } from "./heap.js";
 import {
   type AdapterFactory,
   type AdapterModule,
-  type Allocator,
   type AllocatorOptions,
-  BenchOutOfMemory,
   cleanupHandler,
   importPackage,
   type ScopeKind,
@@ -67,12 +65,8 @@ const SCOPE_NAMES: Record<ScopeKind, string> = {
   request: "RequestContext",
 };
 
-class ContextTreeAllocator implements Allocator {
-  readonly scoped = true;
-  private readonly heap: Heap;
-  private readonly base: number;
-  private readonly ptrs: Int32Array;
-  private readonly tracker: UsedPeak | null;
+class ContextTreeAllocator extends HeapBacked {
+  override readonly scoped = true;
   private readonly top: Ctx;
   private readonly main: Ctx;
   private readonly scopes: (Ctx | null)[] = new Array(MAX_SCOPES).fill(null);
@@ -83,9 +77,7 @@ class ContextTreeAllocator implements Allocator {
     private readonly m: Mcxt,
     options: AllocatorOptions,
   ) {
-    ({ heap: this.heap, base: this.base } = freshHeap(options));
-    this.ptrs = new Int32Array(options.slots);
-    this.tracker = usedPeak(this.heap, this.base, options.tracking);
+    super(options);
     m.MemoryContextInit(this.heap);
     this.top = m.TopMemoryContext as Ctx;
     this.main = m.AllocSetContextCreate(this.top, "bench", m.ALLOCSET_DEFAULT_SIZES);
@@ -95,7 +87,7 @@ class ContextTreeAllocator implements Allocator {
 
   alloc(slot: number, size: number): void {
     this.ptrs[slot] = this.m.palloc(size);
-    if (this.tracker !== null) this.tracker.track();
+    this.track();
   }
 
   free(slot: number, _size: number): void {
@@ -104,40 +96,38 @@ class ContextTreeAllocator implements Allocator {
 
   realloc(slot: number, _oldSize: number, newSize: number): void {
     const p = this.m.repalloc(this.ptrs[slot], newSize);
-    if (p === 0) throw new BenchOutOfMemory("repalloc", newSize);
-    this.ptrs[slot] = p;
-    if (this.tracker !== null) this.tracker.track();
+    this.keep(slot, p, "repalloc", newSize);
   }
 
-  scopeOpen(scope: number, kind: ScopeKind): void {
+  override scopeOpen(scope: number, kind: ScopeKind): void {
     const parent = kind === "tuple" ? (this.scopes[QUERY_SCOPE] ?? this.top) : this.top;
     this.scopes[scope] = this.m.AllocSetContextCreate(
       parent,
       SCOPE_NAMES[kind],
       this.m.ALLOCSET_DEFAULT_SIZES,
     );
-    if (this.tracker !== null) this.tracker.track();
+    this.track();
   }
 
-  scopeAlloc(scope: number, slot: number, size: number): void {
+  override scopeAlloc(scope: number, slot: number, size: number): void {
     const ctx = this.scopes[scope] as Ctx;
     if (ctx !== this.current) {
       this.m.MemoryContextSwitchTo(ctx);
       this.current = ctx;
     }
     this.ptrs[slot] = this.m.palloc(size);
-    if (this.tracker !== null) this.tracker.track();
+    this.track();
   }
 
-  scopeCleanup(scope: number): void {
+  override scopeCleanup(scope: number): void {
     this.m.MemoryContextRegisterResetCallback(this.scopes[scope] as Ctx, this.callback);
   }
 
-  scopeReset(scope: number): void {
+  override scopeReset(scope: number): void {
     this.m.MemoryContextReset(this.scopes[scope] as Ctx);
   }
 
-  scopeClose(scope: number): void {
+  override scopeClose(scope: number): void {
     const ctx = this.scopes[scope] as Ctx;
     if (ctx === this.current) {
       this.m.MemoryContextSwitchTo(this.main);
@@ -151,15 +141,7 @@ class ContextTreeAllocator implements Allocator {
     this.m.MemoryContextReset(this.main);
   }
 
-  taken(): number {
-    return this.heap.stats().used - this.base;
-  }
-
-  peak(): number {
-    return this.tracker === null ? -1 : this.tracker.peak;
-  }
-
-  dispose(): void {
+  override dispose(): void {
     this.m.MemoryContextTeardown();
   }
 }

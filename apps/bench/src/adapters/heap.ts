@@ -64,11 +64,6 @@ export class UsedPeak {
     const u = this.heap.used - this.base;
     if (u > this.peak) this.peak = u;
   }
-
-  /** Bytes of blocks in use above `base` right now. */
-  taken(): number {
-    return this.heap.stats().used - this.base;
-  }
 }
 
 /** A tracker for the memory pass, none for the timed run. */
@@ -76,44 +71,38 @@ export function usedPeak(heap: Heap, base: number, tracking: boolean): UsedPeak 
   return tracking ? new UsedPeak(heap, base) : null;
 }
 
-/** `heap.malloc` per allocation, `heap.free` per free, `heap.realloc`. */
-class HeapAllocator extends UnscopedAllocator {
-  private readonly heap: Heap;
-  private readonly base: number;
-  private readonly ptrs: Int32Array;
-  private readonly tracker: UsedPeak | null;
+/**
+ * Base of every adapter on an @mmgr heap: a fresh heap, its `used` at
+ * creation, the live pointers by slot, and the memory pass's tracker. The
+ * scope methods throw until a scoped adapter overrides them.
+ */
+export abstract class HeapBacked extends UnscopedAllocator {
+  protected readonly heap: Heap;
+  protected readonly base: number;
+  protected readonly ptrs: Int32Array;
+  protected readonly tracker: UsedPeak | null;
 
-  constructor(options: AllocatorOptions, growable: boolean) {
+  constructor(options: AllocatorOptions, growable = false) {
     super();
     ({ heap: this.heap, base: this.base } = freshHeap(options, growable));
     this.ptrs = new Int32Array(options.slots);
     this.tracker = usedPeak(this.heap, this.base, options.tracking);
   }
 
-  alloc(slot: number, size: number): void {
-    const p = this.heap.malloc(size);
-    if (p === 0) throw new BenchOutOfMemory("heap.malloc", size);
+  /** Keeps `p` in `slot`; a 0 from the allocator (`what`, asked for `size`) ends the cell. */
+  protected keep(slot: number, p: number, what: string, size: number): void {
+    if (p === 0) throw new BenchOutOfMemory(what, size);
     this.ptrs[slot] = p;
     if (this.tracker !== null) this.tracker.track();
   }
 
-  free(slot: number, _size: number): void {
-    this.heap.free(this.ptrs[slot]);
-  }
-
-  realloc(slot: number, _oldSize: number, newSize: number): void {
-    const p = this.heap.realloc(this.ptrs[slot], newSize);
-    if (p === 0) throw new BenchOutOfMemory("heap.realloc", newSize);
-    this.ptrs[slot] = p;
+  /** The memory pass: reads the heap's `used` now. */
+  protected track(): void {
     if (this.tracker !== null) this.tracker.track();
-  }
-
-  discard(count: number, _sizes: Int32Array): void {
-    for (let i = count - 1; i >= 0; i--) this.heap.free(this.ptrs[i]);
   }
 
   taken(): number {
-    return this.heap.stats().used - this.base;
+    return this.heap.used - this.base;
   }
 
   peak(): number {
@@ -121,6 +110,25 @@ class HeapAllocator extends UnscopedAllocator {
   }
 
   dispose(): void {}
+}
+
+/** `heap.malloc` per allocation, `heap.free` per free, `heap.realloc`. */
+class HeapAllocator extends HeapBacked {
+  alloc(slot: number, size: number): void {
+    this.keep(slot, this.heap.malloc(size), "heap.malloc", size);
+  }
+
+  free(slot: number, _size: number): void {
+    this.heap.free(this.ptrs[slot]);
+  }
+
+  realloc(slot: number, _oldSize: number, newSize: number): void {
+    this.keep(slot, this.heap.realloc(this.ptrs[slot], newSize), "heap.realloc", newSize);
+  }
+
+  discard(count: number, _sizes: Int32Array): void {
+    for (let i = count - 1; i >= 0; i--) this.heap.free(this.ptrs[i]);
+  }
 }
 
 function factory(growable: boolean): AdapterFactory {

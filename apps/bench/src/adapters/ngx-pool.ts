@@ -17,11 +17,10 @@
  */
 
 import type { Heap } from "@mmgr/heap";
-import { freshHeap, type UsedPeak, usedPeak } from "./heap.js";
+import { HeapBacked } from "./heap.js";
 import {
   type AdapterFactory,
   type AdapterModule,
-  type Allocator,
   type AllocatorOptions,
   BenchOutOfMemory,
   cleanupHandler,
@@ -57,21 +56,15 @@ const MAX_SCOPES = 4;
 export const NGX_NOT_SERVED =
   "n/a: nginx pools free only large allocations; small ones live until reset/destroy";
 
-class NgxAllocator implements Allocator {
-  readonly scoped = true;
-  private readonly heap: Heap;
-  private readonly base: number;
-  private readonly ptrs: Int32Array;
-  private readonly tracker: UsedPeak | null;
+class NgxAllocator extends HeapBacked {
+  override readonly scoped = true;
   private readonly pools: (NgxPoolLike | null)[] = new Array(MAX_SCOPES).fill(null);
 
   constructor(
     private readonly cls: NgxPoolClass,
     options: AllocatorOptions,
   ) {
-    ({ heap: this.heap, base: this.base } = freshHeap(options));
-    this.ptrs = new Int32Array(options.slots);
-    this.tracker = usedPeak(this.heap, this.base, options.tracking);
+    super(options);
   }
 
   alloc(_slot: number, _size: number): void {
@@ -86,48 +79,36 @@ class NgxAllocator implements Allocator {
     throw new Error(NGX_NOT_SERVED);
   }
 
-  scopeOpen(scope: number, kind: ScopeKind): void {
+  override scopeOpen(scope: number, kind: ScopeKind): void {
     const size = kind === "request" ? REQUEST_POOL_SIZE : DEFAULT_POOL_SIZE;
     const pool = this.cls.create(this.heap, size);
     if (pool === null) throw new BenchOutOfMemory("NgxPool.create", size);
     this.pools[scope] = pool;
-    if (this.tracker !== null) this.tracker.track();
+    this.track();
   }
 
-  scopeAlloc(scope: number, slot: number, size: number): void {
+  override scopeAlloc(scope: number, slot: number, size: number): void {
     const p = (this.pools[scope] as NgxPoolLike).palloc(size);
-    if (p === 0) throw new BenchOutOfMemory("NgxPool.palloc", size);
-    this.ptrs[slot] = p;
-    if (this.tracker !== null) this.tracker.track();
+    this.keep(slot, p, "NgxPool.palloc", size);
   }
 
-  scopeCleanup(scope: number): void {
+  override scopeCleanup(scope: number): void {
     const c = (this.pools[scope] as NgxPoolLike).cleanupAdd(0);
     if (c === null) throw new BenchOutOfMemory("NgxPool.cleanupAdd", 0);
     c.handler = cleanupHandler;
-    if (this.tracker !== null) this.tracker.track();
+    this.track();
   }
 
-  scopeReset(scope: number): void {
+  override scopeReset(scope: number): void {
     (this.pools[scope] as NgxPoolLike).reset();
   }
 
-  scopeClose(scope: number): void {
+  override scopeClose(scope: number): void {
     (this.pools[scope] as NgxPoolLike).destroy();
     this.pools[scope] = null;
   }
 
   discard(_count: number, _sizes: Int32Array): void {}
-
-  taken(): number {
-    return this.heap.stats().used - this.base;
-  }
-
-  peak(): number {
-    return this.tracker === null ? -1 : this.tracker.peak;
-  }
-
-  dispose(): void {}
 }
 
 function serves(workload: WorkloadName): true | string {

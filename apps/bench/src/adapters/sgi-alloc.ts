@@ -12,14 +12,12 @@
  */
 
 import type { Heap } from "@mmgr/heap";
-import { freshHeap, type UsedPeak, usedPeak } from "./heap.js";
+import { HeapBacked } from "./heap.js";
 import {
   type AdapterFactory,
   type AdapterModule,
   type AllocatorOptions,
-  BenchOutOfMemory,
   importPackage,
-  UnscopedAllocator,
 } from "./types.js";
 
 /** What the bench uses of a DefaultAlloc. */
@@ -31,26 +29,17 @@ interface DefaultAllocLike {
 
 type DefaultAllocClass = new (heap: Heap) => DefaultAllocLike;
 
-class SgiAllocator extends UnscopedAllocator {
-  private readonly heap: Heap;
-  private readonly base: number;
-  private readonly ptrs: Int32Array;
-  private readonly tracker: UsedPeak | null;
+class SgiAllocator extends HeapBacked {
   private readonly alloc_: DefaultAllocLike;
 
   constructor(cls: DefaultAllocClass, options: AllocatorOptions) {
-    super();
-    ({ heap: this.heap, base: this.base } = freshHeap(options));
-    this.ptrs = new Int32Array(options.slots);
-    this.tracker = usedPeak(this.heap, this.base, options.tracking);
+    super(options);
     this.alloc_ = new cls(this.heap);
   }
 
   alloc(slot: number, size: number): void {
     const p = this.alloc_.allocate(size);
-    if (p === 0) throw new BenchOutOfMemory("DefaultAlloc.allocate", size);
-    this.ptrs[slot] = p;
-    if (this.tracker !== null) this.tracker.track();
+    this.keep(slot, p, "DefaultAlloc.allocate", size);
   }
 
   free(slot: number, size: number): void {
@@ -59,24 +48,12 @@ class SgiAllocator extends UnscopedAllocator {
 
   realloc(slot: number, oldSize: number, newSize: number): void {
     const p = this.alloc_.reallocate(this.ptrs[slot], oldSize, newSize);
-    if (p === 0) throw new BenchOutOfMemory("DefaultAlloc.reallocate", newSize);
-    this.ptrs[slot] = p;
-    if (this.tracker !== null) this.tracker.track();
+    this.keep(slot, p, "DefaultAlloc.reallocate", newSize);
   }
 
   discard(count: number, sizes: Int32Array): void {
     for (let i = count - 1; i >= 0; i--) this.alloc_.deallocate(this.ptrs[i], sizes[i]);
   }
-
-  taken(): number {
-    return this.heap.stats().used - this.base;
-  }
-
-  peak(): number {
-    return this.tracker === null ? -1 : this.tracker.peak;
-  }
-
-  dispose(): void {}
 }
 
 /** @mmgr/sgi-alloc: the SGI STL two-level allocator's pool. */
