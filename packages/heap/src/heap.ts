@@ -329,7 +329,7 @@ export class Heap {
         const keep = this.usable(b);
         this.u8.copyWithin(moved, ptr, ptr + Math.min(keep, size));
         this.release(b);
-        i32[CTL_ALLOCATIONS]--;
+        this.i32[CTL_ALLOCATIONS]--; // malloc may have grown the arena: a view read before it may be stale
         return moved;
       }
       // Grow into the free right neighbour, handing back what is not needed
