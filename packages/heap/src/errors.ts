@@ -10,6 +10,8 @@
  *-------------------------------------------------------------------------
  */
 
+import { MAX_ALIGNMENT, MAX_ALLOC_SIZE } from "./layout.js";
+
 /** Base class of every error thrown by an @mmgr package. */
 export class MmgrError extends Error {
   override name = "MmgrError";
@@ -92,6 +94,24 @@ export class InvalidStateError extends MmgrError {
 /** An operation the allocator does not offer, such as pfree on a bump-style context. */
 export class NotSupportedError extends MmgrError {
   override name = "NotSupportedError";
+}
+
+/**
+ * Whether `n` is a size an @mmgr allocator accepts: an integer from 0 to
+ * {@link MAX_ALLOC_SIZE}. Anything else is an {@link InvalidSizeError}.
+ */
+export function isAllocSize(n: unknown): n is number {
+  return n === ((n as number) | 0) && (n as number) >= 0 && (n as number) <= MAX_ALLOC_SIZE;
+}
+
+/** Whether `a` is an alignment the heap accepts: a power of two from 1 to {@link MAX_ALIGNMENT}. */
+export function isAlignment(a: unknown): a is number {
+  return (
+    a === ((a as number) | 0) &&
+    (a as number) > 0 &&
+    ((a as number) & ((a as number) - 1)) === 0 &&
+    (a as number) <= MAX_ALIGNMENT
+  );
 }
 
 /**

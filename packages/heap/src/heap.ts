@@ -29,6 +29,8 @@ import {
   InvalidAlignmentError,
   InvalidPointerError,
   InvalidSizeError,
+  isAlignment,
+  isAllocSize,
 } from "./errors.js";
 import {
   ALIGN,
@@ -232,7 +234,7 @@ export class Heap {
    * @throws InvalidSizeError when `size` is not an integer from 0 to {@link MAX_ALLOC_SIZE}.
    */
   malloc(size: number): Ptr {
-    if (size !== (size | 0) || size < 0 || size > MAX_ALLOC_SIZE) this.badSize("malloc", size);
+    if (!isAllocSize(size)) this.badSize("malloc", size);
     const b = this.take(this.blockSizeFor(size));
     if (b === 0) return 0;
     if (this.checking) this.setRequested(b, size);
@@ -259,18 +261,13 @@ export class Heap {
    * @throws InvalidSizeError as {@link Heap.malloc}.
    */
   memalign(alignment: number, size: number): Ptr {
-    if (
-      alignment !== (alignment | 0) ||
-      alignment <= 0 ||
-      (alignment & (alignment - 1)) !== 0 ||
-      alignment > MAX_ALIGNMENT
-    ) {
+    if (!isAlignment(alignment)) {
       throw new InvalidAlignmentError(
         `memalign(): alignment ${formatValue(alignment)} is not a power of two from 1 to ${MAX_ALIGNMENT}`,
         alignment,
       );
     }
-    if (size !== (size | 0) || size < 0 || size > MAX_ALLOC_SIZE) this.badSize("memalign", size);
+    if (!isAllocSize(size)) this.badSize("memalign", size);
     if (alignment <= ALIGN) return this.malloc(size);
     const need = this.blockSizeFor(size);
     // Room to slide the pointer forward by up to alignment, leaving a gap
@@ -313,7 +310,7 @@ export class Heap {
    * @throws InvalidSizeError as {@link Heap.malloc}.
    */
   realloc(ptr: Ptr, size: number): Ptr {
-    if (size !== (size | 0) || size < 0 || size > MAX_ALLOC_SIZE) this.badSize("realloc", size);
+    if (!isAllocSize(size)) this.badSize("realloc", size);
     if (ptr === 0) return this.malloc(size);
     const b = this.validate("realloc", ptr);
     const i32 = this.i32;

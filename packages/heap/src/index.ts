@@ -13,6 +13,8 @@ export {
   InvalidPointerError,
   InvalidSizeError,
   InvalidStateError,
+  isAlignment,
+  isAllocSize,
   MmgrError,
   NotSupportedError,
   OutOfMemoryError,

@@ -42,6 +42,8 @@ import {
   InvalidPointerError,
   InvalidSizeError,
   InvalidStateError,
+  isAlignment,
+  isAllocSize,
   MAX_ALIGNMENT,
   MAX_ALLOC_SIZE,
   MmgrError,
@@ -115,10 +117,6 @@ export const NGX_POOL_LARGE_SCAN = 5;
 
 /** What {@link NgxPool.create} accepts for `size`, at most. */
 const MAX_POOL_SIZE = MAX_ALLOC_SIZE & ~(NGX_POOL_ALIGNMENT - 1);
-
-function isSize(size: unknown): size is number {
-  return size === ((size as number) | 0) && (size as number) >= 0 && size <= MAX_ALLOC_SIZE;
-}
 
 // ---------------------------------------------------------------------------
 // The JS side of each pool, shared by every handle on it: per heap, by the
@@ -452,7 +450,7 @@ export class NgxPool {
    */
   palloc(size: number): Ptr {
     this.live("palloc");
-    if (!isSize(size)) this.badSize("palloc", size);
+    if (!isAllocSize(size)) this.badSize("palloc", size);
     if (size <= this.heap.i32[(this.offset >> 2) + POOL_MAX]) return this.small(size, true);
     return this.large(size);
   }
@@ -466,7 +464,7 @@ export class NgxPool {
    */
   pnalloc(size: number): Ptr {
     this.live("pnalloc");
-    if (!isSize(size)) this.badSize("pnalloc", size);
+    if (!isAllocSize(size)) this.badSize("pnalloc", size);
     if (size <= this.heap.i32[(this.offset >> 2) + POOL_MAX]) return this.small(size, false);
     return this.large(size);
   }
@@ -479,7 +477,7 @@ export class NgxPool {
    */
   pcalloc(size: number): Ptr {
     this.live("pcalloc");
-    if (!isSize(size)) this.badSize("pcalloc", size);
+    if (!isAllocSize(size)) this.badSize("pcalloc", size);
     const p =
       size <= this.heap.i32[(this.offset >> 2) + POOL_MAX]
         ? this.small(size, true)
@@ -499,13 +497,8 @@ export class NgxPool {
    */
   pmemalign(size: number, alignment: number): Ptr {
     this.live("pmemalign");
-    if (!isSize(size)) this.badSize("pmemalign", size);
-    if (
-      alignment !== (alignment | 0) ||
-      alignment <= 0 ||
-      (alignment & (alignment - 1)) !== 0 ||
-      alignment > MAX_ALIGNMENT
-    ) {
+    if (!isAllocSize(size)) this.badSize("pmemalign", size);
+    if (!isAlignment(alignment)) {
       throw new InvalidAlignmentError(
         `NgxPool.pmemalign(): alignment ${formatValue(alignment)} is not a power of two from 1 to ${MAX_ALIGNMENT} (pool at ${this.offset})`,
         alignment,
@@ -557,7 +550,7 @@ export class NgxPool {
    */
   cleanupAdd(size: number): NgxPoolCleanup | null {
     this.live("cleanupAdd");
-    if (!isSize(size)) this.badSize("cleanupAdd", size);
+    if (!isAllocSize(size)) this.badSize("cleanupAdd", size);
     const c = this.alloc(SIZEOF_NGX_POOL_CLEANUP_T);
     if (c === 0) return null;
     let data = 0;

@@ -7,11 +7,11 @@
  *-------------------------------------------------------------------------
  */
 
-import { HeapCorruptionError, InvalidPointerError, MAX_ALLOC_SIZE } from "@mmgr/heap";
+import { HeapCorruptionError, InvalidPointerError, isAllocSize } from "@mmgr/heap";
 
 /** Whether `n` is an integer from `min` to the heap's MAX_ALLOC_SIZE. */
 export function isSize(n: unknown, min: number): n is number {
-  return typeof n === "number" && n === (n | 0) && n >= min && n <= MAX_ALLOC_SIZE;
+  return isAllocSize(n) && n >= min;
 }
 
 /**
