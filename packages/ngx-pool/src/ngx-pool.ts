@@ -600,10 +600,7 @@ export class NgxPool {
     const pool = this.offset;
     const pw = pool >> 2;
     const i32 = heap.i32;
-    for (let l = i32[pw + POOL_LARGE]; l !== 0; l = i32[(l >> 2) + LARGE_NEXT]) {
-      const alloc = i32[(l >> 2) + LARGE_ALLOC];
-      if (alloc !== 0) heap.free(alloc);
-    }
+    this.freeLarge();
     for (let p = pool; p !== 0; p = i32[(p >> 2) + D_NEXT]) {
       const w = p >> 2;
       if (this.checking) {
@@ -642,10 +639,7 @@ export class NgxPool {
     const pool = this.offset;
     const pw = pool >> 2;
     const i32 = heap.i32;
-    for (let l = i32[pw + POOL_LARGE]; l !== 0; l = i32[(l >> 2) + LARGE_NEXT]) {
-      const alloc = i32[(l >> 2) + LARGE_ALLOC];
-      if (alloc !== 0) heap.free(alloc);
-    }
+    this.freeLarge();
     i32[pw + POOL_MAGIC] = 0;
     i32[pw + POOL_SERIAL] = 0;
     for (let p = pool; p !== 0; ) {
@@ -954,6 +948,16 @@ export class NgxPool {
       }
     }
     return errors;
+  }
+
+  /** Frees every large allocation still held (ngx_reset_pool's and ngx_destroy_pool's loop). */
+  private freeLarge(): void {
+    const heap = this.heap;
+    const i32 = heap.i32;
+    for (let l = i32[(this.offset >> 2) + POOL_LARGE]; l !== 0; l = i32[(l >> 2) + LARGE_NEXT]) {
+      const alloc = i32[(l >> 2) + LARGE_ALLOC];
+      if (alloc !== 0) heap.free(alloc);
+    }
   }
 
   private live(fn: string): void {
