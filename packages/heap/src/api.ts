@@ -27,6 +27,47 @@ export interface HeapOptions {
    * @defaultValue false
    */
   checking?: boolean;
+  /**
+   * Put the arena on a `SharedArrayBuffer` (growable unless `initialSize`
+   * equals `maxSize`), so that other workers can {@link Heap.attach} to it
+   * and call malloc/free/realloc at the same time. Calls then take a lock in
+   * the arena, except for small blocks served by each handle's own cache.
+   * @defaultValue false
+   */
+  shared?: boolean;
+}
+
+/**
+ * What {@link Heap.fromMemory} needs of a `WebAssembly.Memory`: its current
+ * buffer and `grow` in 64 KiB pages.
+ */
+export interface MemoryLike {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  grow(delta: number): number;
+}
+
+/** Options of {@link Heap.fromMemory}. */
+export interface MemoryHeapOptions {
+  /**
+   * Where the heap starts in the memory, a multiple of 8: below it are the
+   * module's own data and stack, which the heap never touches.
+   * @defaultValue 0
+   */
+  base?: number;
+  /**
+   * Bytes of the arena at creation; the memory grows if it is smaller.
+   * @defaultValue the whole memory above `base`
+   */
+  initialSize?: number;
+  /**
+   * Bytes the arena may grow to. Growth beyond the memory's own maximum
+   * fails as out of memory.
+   * @defaultValue 4 GiB (the memory's limit), capped at the heap's 2 GiB
+   *   limit, minus `base`
+   */
+  maxSize?: number;
+  /** As {@link HeapOptions.checking}. */
+  checking?: boolean;
 }
 
 /** What {@link Heap.stats} reports. All sizes in bytes. */
@@ -45,4 +86,6 @@ export interface HeapStats {
   allocations: number;
   /** The highest `used` seen since the heap was created. */
   peakUsed: number;
+  /** Bytes of the blocks in this handle's cache (shared heaps; counted in `used`). */
+  cached: number;
 }

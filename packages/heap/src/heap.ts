@@ -22,15 +22,18 @@
  *-------------------------------------------------------------------------
  */
 
-import type { HeapOptions, HeapStats, Ptr } from "./api.js";
+import type { HeapOptions, HeapStats, MemoryHeapOptions, MemoryLike, Ptr } from "./api.js";
 import {
   formatValue,
   HeapCorruptionError,
   InvalidAlignmentError,
   InvalidPointerError,
   InvalidSizeError,
+  InvalidStateError,
   isAlignment,
   isAllocSize,
+  NotSupportedError,
+  OutOfMemoryError,
 } from "./errors.js";
 import {
   ALIGN,
@@ -41,11 +44,17 @@ import {
   BLOCK_NEXT,
   BLOCK_PREV,
   BLOCK_SIZE,
+  CACHE_BIN_BYTES,
+  CACHE_BINS,
+  CACHE_MAX_BLOCK,
+  CACHE_NEXT,
   CONTROL_SIZE,
   CTL_ALLOCATIONS,
+  CTL_BASE,
   CTL_FL_BITMAP,
   CTL_FLAGS,
   CTL_HEADS,
+  CTL_LOCK,
   CTL_MAGIC,
   CTL_MAX_SIZE,
   CTL_PEAK_USED,
@@ -64,12 +73,14 @@ import {
   FLAG_PREV_FREE,
   GROW_GRANULE,
   HEAP_FLAG_CHECKING,
+  HEAP_FLAG_SHARED,
   HEAP_MAGIC,
   HEAP_MAX_SIZE,
   HEAP_MIN_SIZE,
   HEAP_VERSION,
   MAX_ALIGNMENT,
   MAX_ALLOC_SIZE,
+  MEMORY_MAX_BYTES,
   MIN_BLOCK_SIZE,
   SENTINEL_BYTE,
   SIZE_MASK,
@@ -84,6 +95,36 @@ import {
 const WIPE_WORD = WIPE_BYTE * 0x01010101;
 const DEFAULT_INITIAL_SIZE = 1 << 20;
 const DEFAULT_MAX_SIZE = 256 << 20;
+/** Rounds of polling a held lock before sleeping on it. */
+const LOCK_SPINS = 64;
+
+/** An odd random number below 2^31: the heap's tag (tag ^ ptr is then never 0, what free() leaves). */
+function newTag(): number {
+  return ((Math.random() * 0x100000000) | 1) & 0x7fffffff;
+}
+
+function checkSize(fn: string, key: string, value: number, max: number): void {
+  if (!Number.isInteger(value) || value < HEAP_MIN_SIZE || value > max) {
+    throw new InvalidSizeError(
+      `${fn}(): ${key} ${formatValue(value)} is not an integer from ${HEAP_MIN_SIZE} to ${max}`,
+      value,
+    );
+  }
+}
+
+/** Blocks a cache list of `bsize`-byte blocks holds: CACHE_BIN_BYTES' worth, from 8 to 255. */
+function cacheLimit(bsize: number): number {
+  return Math.min(255, Math.max(8, (CACHE_BIN_BYTES / bsize) | 0));
+}
+
+function isMemory(x: unknown): x is MemoryLike {
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    typeof (x as MemoryLike).grow === "function" &&
+    "buffer" in (x as object)
+  );
+}
 
 /** Index of the lowest set bit of a non-zero 32-bit integer. */
 function ctz(x: number): number {
@@ -96,6 +137,17 @@ function mapping(size: number): number {
   const fls = 31 - Math.clz32(size);
   return (fls - FL_SHIFT + 1) * SL_COUNT + ((size >>> (fls - SL_BITS)) ^ SL_COUNT);
 }
+
+/** Whether this agent may block in `Atomics.wait` (not on a browser's main thread). */
+const CAN_WAIT = (() => {
+  if (typeof SharedArrayBuffer !== "function") return false;
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 /**
  * A byte arena and its allocator. Pointers are byte offsets into
@@ -110,63 +162,101 @@ function mapping(size: number): number {
  * ```
  */
 export class Heap {
-  /** The backing store. Resizable (and grown in place) unless the heap has a fixed size. */
-  readonly buffer: ArrayBuffer;
   /** Bytes the arena may grow to. */
   readonly maxSize: number;
   /** Whether checking mode is on: sentinels, wiped frees, stricter validation. */
   readonly checking: boolean;
+  /**
+   * Whether the heap is on shared memory and may be used from several
+   * workers at once: every call that touches the free lists takes the lock
+   * in the control struct, and small blocks go through this handle's cache.
+   */
+  readonly shared: boolean;
+  /** Where the control struct starts in the buffer; 0 unless the heap is in a WebAssembly memory above `base`. */
+  readonly base: number;
 
-  /** Byte view over the whole arena; always current, also after growth. */
+  /** Byte view over the whole buffer; always current, also after growth. */
   u8!: Uint8Array;
-  /** Signed byte view over the whole arena. */
+  /** Signed byte view over the whole buffer. */
   i8!: Int8Array;
-  /** 16-bit view over the whole arena (index with `ptr >> 1`). */
+  /** 16-bit view over the whole buffer (index with `ptr >> 1`). */
   u16!: Uint16Array;
-  /** Signed 16-bit view over the whole arena (index with `ptr >> 1`). */
+  /** Signed 16-bit view over the whole buffer (index with `ptr >> 1`). */
   i16!: Int16Array;
-  /** 32-bit view over the whole arena (index with `ptr >> 2`). */
+  /** 32-bit view over the whole buffer (index with `ptr >> 2`). */
   u32!: Uint32Array;
-  /** Signed 32-bit view over the whole arena (index with `ptr >> 2`). */
+  /** Signed 32-bit view over the whole buffer (index with `ptr >> 2`). */
   i32!: Int32Array;
-  /** Float32 view over the whole arena (index with `ptr >> 2`). */
+  /** Float32 view over the whole buffer (index with `ptr >> 2`). */
   f32!: Float32Array;
-  /** Float64 view over the whole arena (index with `ptr >> 3`). */
+  /** Float64 view over the whole buffer (index with `ptr >> 3`). */
   f64!: Float64Array;
-  /** DataView over the whole arena, for unaligned and endian-explicit access. */
+  /** DataView over the whole buffer, for unaligned and endian-explicit access. */
   dv!: DataView;
 
+  /** The control struct's words. */
+  private ctl!: Int32Array;
+  private buf: ArrayBuffer | SharedArrayBuffer;
+  /** The WebAssembly memory the heap manages, or null. */
+  private readonly memory: MemoryLike | null;
+  /**
+   * Whether the views may lag behind the arena: a WebAssembly memory (whose
+   * buffer is replaced on growth) or a growable SharedArrayBuffer (viewed at
+   * a fixed length, since V8 reads length-tracking views of one about 15x
+   * slower). Such views are re-acquired on every path that could see growth.
+   */
+  private readonly lagging: boolean;
+  /** The first block: right after the control struct. */
+  private readonly first: number;
   /** The per-heap odd random number every used block's check word is xored with. */
   private readonly tag: number;
+  /**
+   * This handle's cache of free small blocks (shared heaps only): the first
+   * block of each size, by block size / 8, linked through their word 2.
+   * Null when there is no cache (not shared, or checking mode).
+   */
+  private readonly bins: Int32Array | null;
+  /** Blocks on each list of {@link Heap.bins}. */
+  private readonly counts: Uint8Array;
 
-  private constructor(buffer: ArrayBuffer, maxSize: number, checking: boolean, tag: number) {
-    this.buffer = buffer;
+  private constructor(
+    buffer: ArrayBuffer | SharedArrayBuffer,
+    memory: MemoryLike | null,
+    base: number,
+    maxSize: number,
+    flags: number,
+    tag: number,
+  ) {
+    this.buf = buffer;
+    this.memory = memory;
+    this.base = base;
+    this.first = base + FIRST_BLOCK;
     this.maxSize = maxSize;
-    this.checking = checking;
+    this.checking = (flags & HEAP_FLAG_CHECKING) !== 0;
+    this.shared = (flags & HEAP_FLAG_SHARED) !== 0;
     this.tag = tag;
+    const cached = this.shared && !this.checking;
+    this.bins = cached ? new Int32Array(CACHE_BINS) : null;
+    this.counts = new Uint8Array(cached ? CACHE_BINS : 0);
+    this.lagging =
+      memory !== null || (this.shared && (buffer as SharedArrayBuffer).growable === true);
     this.refreshViews();
   }
 
   /**
-   * Makes a heap on a new `ArrayBuffer`.
+   * Makes a heap on a new `ArrayBuffer`, or with `shared: true` on a new
+   * `SharedArrayBuffer` that other workers attach to with {@link Heap.attach}.
    * @throws InvalidSizeError when a size is not an integer, is below
    *   {@link HEAP_MIN_SIZE} or above {@link HEAP_MAX_SIZE}, or when
    *   `initialSize > maxSize`.
+   * @throws NotSupportedError for `shared: true` where `SharedArrayBuffer`
+   *   is not available (a browser page that is not cross-origin isolated).
    */
   static create(options: HeapOptions = {}): Heap {
     const initial = options.initialSize ?? DEFAULT_INITIAL_SIZE;
     const requestedMax = options.maxSize ?? Math.max(initial, DEFAULT_MAX_SIZE);
-    for (const [key, value] of [
-      ["initialSize", initial],
-      ["maxSize", requestedMax],
-    ] as const) {
-      if (!Number.isInteger(value) || value < HEAP_MIN_SIZE || value > HEAP_MAX_SIZE) {
-        throw new InvalidSizeError(
-          `Heap.create(): ${key} ${formatValue(value)} is not an integer from ${HEAP_MIN_SIZE} to ${HEAP_MAX_SIZE}`,
-          value,
-        );
-      }
-    }
+    checkSize("Heap.create", "initialSize", initial, HEAP_MAX_SIZE);
+    checkSize("Heap.create", "maxSize", requestedMax, HEAP_MAX_SIZE);
     if (initial > requestedMax) {
       throw new InvalidSizeError(
         `Heap.create(): initialSize ${initial} is above maxSize ${requestedMax}`,
@@ -175,53 +265,209 @@ export class Heap {
     }
     const size = (initial + ALIGN_MASK) & ~ALIGN_MASK;
     const maxSize = Math.max(size, requestedMax & ~ALIGN_MASK);
-    const buffer =
-      size === maxSize ? new ArrayBuffer(size) : new ArrayBuffer(size, { maxByteLength: maxSize });
-    const checking = options.checking ?? false;
-    // Odd, so that tag ^ ptr (ptr 8-aligned) is never 0, the value free() leaves.
-    const tag = ((Math.random() * 0x100000000) | 1) & 0x7fffffff;
-    const heap = new Heap(buffer, maxSize, checking, tag);
+    let buffer: ArrayBuffer | SharedArrayBuffer;
+    if (options.shared === true) {
+      if (typeof SharedArrayBuffer !== "function") {
+        throw new NotSupportedError(
+          "Heap.create(): shared: true needs SharedArrayBuffer, which this page does not have (it must be cross-origin isolated)",
+        );
+      }
+      buffer =
+        size === maxSize
+          ? new SharedArrayBuffer(size)
+          : new SharedArrayBuffer(size, { maxByteLength: maxSize });
+    } else {
+      buffer =
+        size === maxSize
+          ? new ArrayBuffer(size)
+          : new ArrayBuffer(size, { maxByteLength: maxSize });
+    }
+    const flags =
+      (options.checking === true ? HEAP_FLAG_CHECKING : 0) |
+      (options.shared === true ? HEAP_FLAG_SHARED : 0);
+    const heap = new Heap(buffer, null, 0, maxSize, flags, newTag());
     heap.format(size);
     return heap;
   }
 
+  /**
+   * Makes a heap in a `WebAssembly.Memory`, from `base` to the end of the
+   * memory: below `base` are the module's own data and stack. The arena
+   * grows with `memory.grow` in 64 KiB pages, and the views are re-acquired
+   * after a grow replaces the memory's buffer. Pointers are addresses in the
+   * memory, so the module reads and writes them directly. A shared memory
+   * (`shared: true`) makes a shared heap.
+   * @throws InvalidSizeError when `base` is not a multiple of 8 that leaves
+   *   room for the smallest heap, or a size option is out of range.
+   */
+  static fromMemory(memory: MemoryLike, options: MemoryHeapOptions = {}): Heap {
+    const base = options.base ?? 0;
+    const length = memory.buffer.byteLength;
+    if (!Number.isInteger(base) || base < 0 || (base & ALIGN_MASK) !== 0 || base > length) {
+      throw new InvalidSizeError(
+        `Heap.fromMemory(): base ${formatValue(base)} is not a multiple of ${ALIGN} inside the memory's ${length} bytes`,
+        base,
+      );
+    }
+    const limit = Math.min(HEAP_MAX_SIZE, MEMORY_MAX_BYTES) - base;
+    const initial = options.initialSize ?? length - base;
+    checkSize("Heap.fromMemory", "initialSize", initial, limit);
+    const maxSize = (options.maxSize ?? limit) & ~ALIGN_MASK;
+    checkSize("Heap.fromMemory", "maxSize", maxSize, limit);
+    if (initial > maxSize) {
+      throw new InvalidSizeError(
+        `Heap.fromMemory(): initialSize ${initial} is above maxSize ${maxSize}`,
+        initial,
+      );
+    }
+    const shared =
+      typeof SharedArrayBuffer === "function" && memory.buffer instanceof SharedArrayBuffer;
+    const flags =
+      (options.checking === true ? HEAP_FLAG_CHECKING : 0) | (shared ? HEAP_FLAG_SHARED : 0);
+    if (base + initial > length) {
+      try {
+        memory.grow(Math.ceil((base + initial - length) / GROW_GRANULE));
+      } catch (e) {
+        throw new OutOfMemoryError(
+          `Heap.fromMemory(): the memory cannot grow to ${base + initial} bytes (${(e as Error).message})`,
+          initial,
+        );
+      }
+    }
+    const heap = new Heap(memory.buffer, memory, base, maxSize, flags, newTag());
+    heap.format((initial + ALIGN_MASK) & ~ALIGN_MASK);
+    return heap;
+  }
+
+  /**
+   * A new handle on a heap that is already in `buffer` (or in a
+   * `WebAssembly.Memory`) at `base`: everything the heap needs is in its
+   * bytes. This is how another worker uses a shared heap; each handle has
+   * its own cache of small blocks. On a plain `ArrayBuffer` it re-opens a
+   * heap from a byte copy.
+   * @throws InvalidStateError when there is no heap of this format at `base`.
+   */
+  static attach(
+    buffer: ArrayBuffer | SharedArrayBuffer | MemoryLike,
+    options: { base?: number } = {},
+  ): Heap {
+    const memory = isMemory(buffer) ? buffer : null;
+    const buf = memory === null ? (buffer as ArrayBuffer | SharedArrayBuffer) : memory.buffer;
+    const base = options.base ?? 0;
+    if (
+      !Number.isInteger(base) ||
+      base < 0 ||
+      (base & ALIGN_MASK) !== 0 ||
+      base + CONTROL_SIZE > buf.byteLength
+    ) {
+      throw new InvalidStateError(
+        `Heap.attach(): base ${formatValue(base)} does not leave room for a heap in a buffer of ${buf.byteLength} bytes`,
+      );
+    }
+    const ctl = new Int32Array(buf, base, CTL_WORDS);
+    const found =
+      ctl[CTL_MAGIC] !== HEAP_MAGIC
+        ? "no heap magic"
+        : ctl[CTL_VERSION] !== HEAP_VERSION
+          ? `layout version ${ctl[CTL_VERSION]}, not ${HEAP_VERSION}`
+          : ctl[CTL_BASE] !== base
+            ? `a heap formatted at base ${ctl[CTL_BASE]}`
+            : base + ctl[CTL_SIZE] > buf.byteLength
+              ? `an arena of ${ctl[CTL_SIZE]} bytes that does not fit the buffer's ${buf.byteLength - base}`
+              : "";
+    if (found !== "") {
+      throw new InvalidStateError(`Heap.attach(): no @mmgr heap at offset ${base}: ${found}`);
+    }
+    const flags = ctl[CTL_FLAGS];
+    const isShared = typeof SharedArrayBuffer === "function" && buf instanceof SharedArrayBuffer;
+    if (((flags & HEAP_FLAG_SHARED) !== 0) !== isShared) {
+      throw new InvalidStateError(
+        `Heap.attach(): the heap at offset ${base} was made ${isShared ? "unshared" : "shared"}, but the buffer is ${isShared ? "a SharedArrayBuffer" : "not shared"}`,
+      );
+    }
+    return new Heap(buf, memory, base, ctl[CTL_MAX_SIZE], flags, ctl[CTL_TAG]);
+  }
+
   /** Writes an empty heap into the arena: the control struct, one free block, the end marker. */
   private format(size: number): void {
-    const i32 = this.i32;
-    i32.fill(0, 0, CTL_WORDS);
-    i32[CTL_MAGIC] = HEAP_MAGIC;
-    i32[CTL_VERSION] = HEAP_VERSION;
-    i32[CTL_SIZE] = size;
-    i32[CTL_MAX_SIZE] = this.maxSize;
-    i32[CTL_FLAGS] = this.checking ? HEAP_FLAG_CHECKING : 0;
-    i32[CTL_TAG] = this.tag;
-    const free = size - FIRST_BLOCK - END_SIZE;
-    this.writeEnd(size, FLAG_PREV_FREE);
-    if (this.checking) this.u8.fill(WIPE_BYTE, FIRST_BLOCK, size - END_SIZE);
-    this.linkFree(FIRST_BLOCK, free);
+    const ctl = this.ctl;
+    ctl.fill(0);
+    ctl[CTL_MAGIC] = HEAP_MAGIC;
+    ctl[CTL_VERSION] = HEAP_VERSION;
+    ctl[CTL_SIZE] = size;
+    ctl[CTL_MAX_SIZE] = this.maxSize;
+    ctl[CTL_FLAGS] =
+      (this.checking ? HEAP_FLAG_CHECKING : 0) | (this.shared ? HEAP_FLAG_SHARED : 0);
+    ctl[CTL_TAG] = this.tag;
+    ctl[CTL_BASE] = this.base;
+    const end = this.base + size;
+    this.writeEnd(end, FLAG_PREV_FREE);
+    if (this.checking) this.u8.fill(WIPE_BYTE, this.first, end - END_SIZE);
+    this.linkFree(this.first, end - END_SIZE - this.first);
   }
 
   private refreshViews(): void {
-    const b = this.buffer;
-    this.u8 = new Uint8Array(b);
-    this.i8 = new Int8Array(b);
-    this.u16 = new Uint16Array(b);
-    this.i16 = new Int16Array(b);
-    this.u32 = new Uint32Array(b);
-    this.i32 = new Int32Array(b);
-    this.f32 = new Float32Array(b);
-    this.f64 = new Float64Array(b);
-    this.dv = new DataView(b);
+    const b = this.buf;
+    if (this.lagging) {
+      // Views of the length the buffer has now (see `lagging`).
+      const n = b.byteLength;
+      this.u8 = new Uint8Array(b, 0, n);
+      this.i8 = new Int8Array(b, 0, n);
+      this.u16 = new Uint16Array(b, 0, n >>> 1);
+      this.i16 = new Int16Array(b, 0, n >>> 1);
+      this.u32 = new Uint32Array(b, 0, n >>> 2);
+      this.i32 = new Int32Array(b, 0, n >>> 2);
+      this.f32 = new Float32Array(b, 0, n >>> 2);
+      this.f64 = new Float64Array(b, 0, n >>> 3);
+      this.dv = new DataView(b, 0, n);
+    } else {
+      this.u8 = new Uint8Array(b);
+      this.i8 = new Int8Array(b);
+      this.u16 = new Uint16Array(b);
+      this.i16 = new Int16Array(b);
+      this.u32 = new Uint32Array(b);
+      this.i32 = new Int32Array(b);
+      this.f32 = new Float32Array(b);
+      this.f64 = new Float64Array(b);
+      this.dv = new DataView(b);
+    }
+    this.ctl = new Int32Array(b, this.base, CTL_WORDS);
+  }
+
+  /**
+   * Re-acquires the views if the arena has grown where this handle did not
+   * see it: in another worker on a growable shared heap, or by the module
+   * itself calling `memory.grow` on a heap in a WebAssembly memory. Every
+   * heap call does this where it matters; call it before using the views on
+   * a pointer another worker handed over. An unshared heap on an
+   * `ArrayBuffer` never needs it: its views track the buffer.
+   * @returns whether the views changed.
+   */
+  refresh(): boolean {
+    if (!this.lagging) return false;
+    const b = this.memory === null ? this.buf : this.memory.buffer;
+    if (b === this.buf && this.u8.byteLength === b.byteLength) return false;
+    this.buf = b;
+    this.refreshViews();
+    return true;
+  }
+
+  /** The backing store: an `ArrayBuffer` (resizable unless the heap has a fixed size), a `SharedArrayBuffer`, or the WebAssembly memory's current buffer. */
+  get buffer(): ArrayBuffer | SharedArrayBuffer {
+    if (this.lagging) this.refresh();
+    return this.buf;
   }
 
   /** The arena's current size in bytes. */
   get size(): number {
-    return this.i32[CTL_SIZE];
+    if (this.lagging) this.refresh();
+    return this.ctl[CTL_SIZE];
   }
 
-  /** Bytes of the blocks in use, headers included: `stats().used` in O(1). */
+  /** Bytes of the blocks in use, headers included: `stats().used` in O(1). On a shared heap it counts the blocks in workers' caches. */
   get used(): number {
-    return this.i32[CTL_USED];
+    if (this.lagging) this.refresh();
+    return this.ctl[CTL_USED];
   }
 
   // ---------------------------------------------------------------------
@@ -235,10 +481,8 @@ export class Heap {
    */
   malloc(size: number): Ptr {
     if (!isAllocSize(size)) this.badSize("malloc", size);
-    const b = this.take(this.blockSizeFor(size));
-    if (b === 0) return 0;
-    if (this.checking) this.setRequested(b, size);
-    return b + BLOCK_HDR_SIZE;
+    if (this.shared) return this.sharedMalloc(size);
+    return this.alloc(size);
   }
 
   /**
@@ -269,33 +513,13 @@ export class Heap {
     }
     if (!isAllocSize(size)) this.badSize("memalign", size);
     if (alignment <= ALIGN) return this.malloc(size);
-    const need = this.blockSizeFor(size);
-    // Room to slide the pointer forward by up to alignment, leaving a gap
-    // in front big enough to be a free block of its own.
-    const padded = need + alignment + MIN_BLOCK_SIZE;
-    if (padded > MAX_ALLOC_SIZE) return 0;
-    const peak = this.i32[CTL_PEAK_USED];
-    let b = this.take(padded);
-    if (b === 0) return 0;
-    const i32 = this.i32;
-    const first = b + BLOCK_HDR_SIZE;
-    let ptr = (first + alignment - 1) & -alignment;
-    if (ptr !== first && ptr - first < MIN_BLOCK_SIZE) ptr += alignment;
-    let bsize = i32[b >> 2] & SIZE_MASK;
-    if (ptr !== first) {
-      const gap = ptr - first;
-      const hdr = i32[b >> 2];
-      i32[b >> 2] = gap | (hdr & FLAG_PREV_FREE);
-      b = ptr - BLOCK_HDR_SIZE;
-      bsize -= gap;
-      i32[(b >> 2) + BLOCK_SIZE] = bsize;
-      i32[(b >> 2) + BLOCK_CHECK] = this.tag ^ ptr;
-      this.release(ptr - gap - BLOCK_HDR_SIZE); // the gap, merged with a free left neighbour
+    if (!this.shared) {
+      if (this.lagging) this.refresh();
+      return this.alignedAlloc(alignment, size);
     }
-    this.trim(b, bsize, need);
-    // The padding was never the user's: keep it out of the peak.
-    i32[CTL_PEAK_USED] = Math.max(peak, i32[CTL_USED]);
-    if (this.checking) this.setRequested(b, size);
+    this.lock();
+    const ptr = this.alignedAlloc(alignment, size);
+    this.unlock();
     return ptr;
   }
 
@@ -313,43 +537,11 @@ export class Heap {
     if (!isAllocSize(size)) this.badSize("realloc", size);
     if (ptr === 0) return this.malloc(size);
     const b = this.validate("realloc", ptr);
-    const i32 = this.i32;
-    const need = this.blockSizeFor(size);
-    const bsize = i32[b >> 2] & SIZE_MASK;
-    if (need > bsize) {
-      const right = b + bsize;
-      const rhdr = i32[right >> 2];
-      const rsize = rhdr & SIZE_MASK;
-      if ((rhdr & FLAG_FREE) === 0 || bsize + rsize < need) {
-        const moved = this.malloc(size);
-        if (moved === 0) return 0;
-        const keep = this.usable(b);
-        this.u8.copyWithin(moved, ptr, ptr + Math.min(keep, size));
-        this.release(b);
-        this.i32[CTL_ALLOCATIONS]--; // malloc may have grown the arena: a view read before it may be stale
-        return moved;
-      }
-      // Grow into the free right neighbour, handing back what is not needed
-      // (counted net, so that peakUsed never sees the neighbour's whole size).
-      const rest = bsize + rsize - need;
-      const prevFree = i32[b >> 2] & FLAG_PREV_FREE;
-      if (rest >= MIN_BLOCK_SIZE) {
-        this.moveFree(right, rsize, b + need, rest);
-        i32[b >> 2] = need | prevFree;
-        this.addUsed(need - bsize);
-      } else {
-        this.unlinkFree(right, rsize);
-        i32[b >> 2] = (bsize + rsize) | prevFree;
-        i32[(right + rsize) >> 2] &= ~FLAG_PREV_FREE;
-        this.addUsed(rsize);
-      }
-      if (this.checking) this.u8.fill(WIPE_BYTE, right, right + BLOCK_HDR_SIZE);
-      if (this.checking) this.setRequested(b, size);
-      return ptr;
-    }
-    this.trim(b, bsize, need);
-    if (this.checking) this.setRequested(b, size);
-    return ptr;
+    if (!this.shared) return this.resize(b, size);
+    this.lock();
+    const moved = this.resize(b, size);
+    this.unlock();
+    return moved;
   }
 
   /**
@@ -361,8 +553,13 @@ export class Heap {
    */
   free(ptr: Ptr): void {
     if (ptr === 0) return;
-    this.release(this.validate("free", ptr));
-    this.i32[CTL_ALLOCATIONS]--;
+    const b = this.validate("free", ptr);
+    if (this.shared) {
+      this.sharedFree(b);
+      return;
+    }
+    this.release(b);
+    this.ctl[CTL_ALLOCATIONS]--;
   }
 
   /**
@@ -390,21 +587,190 @@ export class Heap {
         n,
       );
     }
-    return new Uint8Array(this.buffer, ptr, n);
+    return new Uint8Array(this.buf, ptr, n);
   }
 
-  /** Counts of the arena. Walks the free lists (not for hot paths). */
-  stats(): HeapStats {
+  /**
+   * Shared heaps: gives every block in this handle's cache back to the
+   * heap. A worker calls it before it ends (as glibc empties a thread's
+   * tcache when the thread exits); until then `used` and `allocations`
+   * count the cached blocks. Does nothing on an unshared heap.
+   */
+  releaseCache(): void {
+    const bins = this.bins;
+    if (bins === null) return;
+    for (let bin = 0; bin < CACHE_BINS; bin++) {
+      if (this.counts[bin] !== 0) this.drain(bin, this.counts[bin]);
+    }
+  }
+
+  // ---------------------------------------------------------------------
+  // Shared heaps: the lock and the per-handle cache
+  // ---------------------------------------------------------------------
+
+  /**
+   * Takes the heap's lock: a futex-style mutex in the control struct (0 free,
+   * 1 held, 2 held with waiters; Drepper, "Futexes Are Tricky", 2011). A
+   * handle that cannot block (a browser's main thread) spins instead.
+   */
+  private lock(): void {
+    const ctl = this.ctl;
+    if (Atomics.compareExchange(ctl, CTL_LOCK, 0, 1) !== 0) this.lockSlow(ctl);
+    // The arena may have grown in another worker; a WebAssembly memory's
+    // views must then be re-acquired before anything is read past the old end.
+    if (this.lagging && this.base + ctl[CTL_SIZE] > this.u8.byteLength) this.refresh();
+  }
+
+  private lockSlow(ctl: Int32Array): void {
+    for (let spin = 0; spin < LOCK_SPINS; spin++) {
+      if (Atomics.load(ctl, CTL_LOCK) === 0 && Atomics.compareExchange(ctl, CTL_LOCK, 0, 1) === 0) {
+        return;
+      }
+    }
+    if (!CAN_WAIT) {
+      while (Atomics.compareExchange(ctl, CTL_LOCK, 0, 1) !== 0) {
+        // A browser's main thread may not block; the lock is held for O(1) work.
+      }
+      return;
+    }
+    while (Atomics.exchange(ctl, CTL_LOCK, 2) !== 0) Atomics.wait(ctl, CTL_LOCK, 2);
+  }
+
+  private unlock(): void {
+    const ctl = this.ctl;
+    if (Atomics.sub(ctl, CTL_LOCK, 1) !== 1) {
+      Atomics.store(ctl, CTL_LOCK, 0);
+      Atomics.notify(ctl, CTL_LOCK, 1);
+    }
+  }
+
+  /**
+   * malloc on a shared heap. A small block comes from this handle's cache
+   * without the lock; a miss takes the lock once and fills the cache with
+   * a batch of blocks of the same size.
+   */
+  private sharedMalloc(size: number): Ptr {
+    const need = this.blockSizeFor(size);
+    const bins = this.bins;
+    if (bins !== null && need <= CACHE_MAX_BLOCK) {
+      const bin = need >>> ALIGN_BITS;
+      const b = bins[bin];
+      if (b !== 0) {
+        const w = b >> 2;
+        const i32 = this.i32;
+        bins[bin] = i32[w + CACHE_NEXT];
+        this.counts[bin]--;
+        i32[w + BLOCK_CHECK] = this.tag ^ (b + BLOCK_HDR_SIZE);
+        return b + BLOCK_HDR_SIZE;
+      }
+      return this.refill(need, bin);
+    }
+    this.lock();
+    const ptr = this.alloc(size);
+    this.unlock();
+    return ptr;
+  }
+
+  /** Takes a block of `need` bytes for the caller and up to half a cache list more, under one lock. */
+  private refill(need: number, bin: number): Ptr {
+    this.lock();
+    const b = this.take(need);
+    if (b !== 0) {
+      const bins = this.bins as Int32Array;
+      const batch = cacheLimit(need) >>> 1;
+      for (let n = 1; n < batch; n++) {
+        const extra = this.take(need);
+        if (extra === 0) break;
+        const i32 = this.i32; // take may have grown the arena and replaced the views
+        const w = extra >> 2;
+        if ((i32[w] & SIZE_MASK) !== need) {
+          // A remainder too small to split came along: not this bin's size.
+          this.release(extra);
+          this.ctl[CTL_ALLOCATIONS]--;
+          break;
+        }
+        i32[w + BLOCK_CHECK] = ~(this.tag ^ (extra + BLOCK_HDR_SIZE));
+        i32[w + CACHE_NEXT] = bins[bin];
+        bins[bin] = extra;
+        this.counts[bin]++;
+      }
+    }
+    this.unlock();
+    return b === 0 ? 0 : b + BLOCK_HDR_SIZE;
+  }
+
+  /** free on a shared heap: a small block goes to this handle's cache, a full cache list gives half back under one lock. */
+  private sharedFree(b: number): void {
+    let i32 = this.i32;
+    const bins = this.bins;
+    const bsize = i32[b >> 2] & SIZE_MASK;
+    if (bins !== null && bsize <= CACHE_MAX_BLOCK) {
+      // Every block in the cache lies within this handle's views: a block
+      // another worker carved past their end is seen only after a refresh.
+      if (b + bsize > i32.length << 2 && this.refresh()) i32 = this.i32;
+      const bin = bsize >>> ALIGN_BITS;
+      const limit = cacheLimit(bsize);
+      if (this.counts[bin] >= limit) this.drain(bin, limit >>> 1);
+      const w = b >> 2;
+      i32[w + BLOCK_CHECK] = ~(this.tag ^ (b + BLOCK_HDR_SIZE));
+      i32[w + CACHE_NEXT] = bins[bin];
+      bins[bin] = b;
+      this.counts[bin]++;
+      return;
+    }
+    this.lock();
+    this.release(b);
+    this.ctl[CTL_ALLOCATIONS]--;
+    this.unlock();
+  }
+
+  /** Gives `n` blocks of a cache list back to the heap under one lock. */
+  private drain(bin: number, n: number): void {
+    const bins = this.bins as Int32Array;
+    this.lock();
     const i32 = this.i32;
-    const size = i32[CTL_SIZE];
-    const used = i32[CTL_USED];
+    let b = bins[bin];
+    let k = 0;
+    for (; k < n && b !== 0; k++) {
+      const next = i32[(b >> 2) + CACHE_NEXT];
+      this.release(b);
+      this.ctl[CTL_ALLOCATIONS]--;
+      b = next;
+    }
+    bins[bin] = b;
+    this.counts[bin] -= k;
+    this.unlock();
+  }
+
+  /**
+   * Counts of the arena. Walks the free lists (not for hot paths). On a
+   * shared heap it takes the lock, and `used` and `allocations` include the
+   * blocks in every worker's cache; `cached` is this handle's share.
+   */
+  stats(): HeapStats {
+    if (this.lagging) this.refresh();
+    if (!this.shared) return this.count();
+    this.lock();
+    try {
+      return this.count();
+    } finally {
+      this.unlock();
+    }
+  }
+
+  private count(): HeapStats {
+    const i32 = this.i32;
+    const ctl = this.ctl;
+    const size = ctl[CTL_SIZE];
+    const end = this.base + size;
+    const used = ctl[CTL_USED];
     let largest = 0;
     let freeBlocks = 0;
     // No arena holds more free blocks than this: a longer walk is a cycle.
-    const limit = (size - FIRST_BLOCK) / MIN_BLOCK_SIZE;
+    const limit = (size - CONTROL_SIZE) / MIN_BLOCK_SIZE;
     for (let list = 0; list < FL_COUNT * SL_COUNT; list++) {
-      for (let b = i32[CTL_HEADS + list]; b !== 0; b = i32[(b >> 2) + BLOCK_NEXT]) {
-        if (++freeBlocks > limit || b < FIRST_BLOCK || b >= size) {
+      for (let b = ctl[CTL_HEADS + list]; b !== 0; b = i32[(b >> 2) + BLOCK_NEXT]) {
+        if (++freeBlocks > limit || b < this.first || b >= end) {
           throw new HeapCorruptionError(
             `heap stats: free list ${list} is damaged at offset ${b}`,
             b,
@@ -414,14 +780,18 @@ export class Heap {
         if (s > largest) largest = s;
       }
     }
+    let cached = 0;
+    for (let bin = 0; bin < this.counts.length; bin++)
+      cached += this.counts[bin] * (bin << ALIGN_BITS);
     return {
       size,
       used,
       free: size - CONTROL_SIZE - END_SIZE - used,
       largestFree: largest === 0 ? 0 : largest - BLOCK_HDR_SIZE,
       freeBlocks,
-      allocations: i32[CTL_ALLOCATIONS],
-      peakUsed: i32[CTL_PEAK_USED],
+      allocations: ctl[CTL_ALLOCATIONS],
+      peakUsed: ctl[CTL_PEAK_USED],
+      cached,
     };
   }
 
@@ -432,24 +802,38 @@ export class Heap {
    * @throws HeapCorruptionError naming the offset of the first damage found.
    */
   check(): void {
+    if (this.lagging) this.refresh();
+    if (!this.shared) {
+      this.verify();
+      return;
+    }
+    this.lock();
+    try {
+      this.verify();
+    } finally {
+      this.unlock();
+    }
+  }
+
+  private verify(): void {
     const i32 = this.i32;
-    const size = i32[CTL_SIZE];
+    const ctl = this.ctl;
+    const base = this.base;
+    const size = ctl[CTL_SIZE];
     const corrupt = (offset: number, what: string): never => {
       throw new HeapCorruptionError(`heap check: ${what} at offset ${offset}`, offset);
     };
-    if (i32[CTL_MAGIC] !== HEAP_MAGIC) corrupt(0, "control struct magic overwritten");
-    if (size !== this.buffer.byteLength) {
-      corrupt(
-        CTL_SIZE * 4,
-        `arena size ${size} differs from the buffer's ${this.buffer.byteLength}`,
-      );
+    if (ctl[CTL_MAGIC] !== HEAP_MAGIC) corrupt(base, "control struct magic overwritten");
+    const room = this.buf.byteLength - base;
+    if (this.memory === null ? size !== room : size > room) {
+      corrupt(base + CTL_SIZE * 4, `arena size ${size} differs from the buffer's ${room}`);
     }
-    const end = size - END_SIZE;
+    const end = base + size - END_SIZE;
     let used = 0;
     let allocations = 0;
     const freeSet = new Set<number>();
     let prevFree = false;
-    let b = FIRST_BLOCK;
+    let b = this.first;
     while (b < end) {
       const hdr = i32[b >> 2];
       const bsize = hdr & SIZE_MASK;
@@ -469,7 +853,10 @@ export class Heap {
         freeSet.add(b);
         prevFree = true;
       } else {
-        if (i32[(b >> 2) + BLOCK_CHECK] !== (this.tag ^ (b + BLOCK_HDR_SIZE))) {
+        const check = i32[(b >> 2) + BLOCK_CHECK];
+        const live = this.tag ^ (b + BLOCK_HDR_SIZE);
+        // A shared heap's used blocks may sit in a worker's cache, marked ~live.
+        if (check !== live && !(this.shared && check === ~live)) {
           corrupt(b, "check word of used block overwritten");
         }
         if (this.checking) this.verifySentinel("heap check", b);
@@ -485,30 +872,30 @@ export class Heap {
     }
     if (((i32[end >> 2] & FLAG_PREV_FREE) !== 0) !== prevFree)
       corrupt(end, "end marker PREV_FREE flag");
-    if (used !== i32[CTL_USED])
-      corrupt(CTL_USED * 4, `used counter ${i32[CTL_USED]}, blocks say ${used}`);
-    if (allocations !== i32[CTL_ALLOCATIONS]) {
+    if (used !== ctl[CTL_USED])
+      corrupt(base + CTL_USED * 4, `used counter ${ctl[CTL_USED]}, blocks say ${used}`);
+    if (allocations !== ctl[CTL_ALLOCATIONS]) {
       corrupt(
-        CTL_ALLOCATIONS * 4,
-        `allocation counter ${i32[CTL_ALLOCATIONS]}, blocks say ${allocations}`,
+        base + CTL_ALLOCATIONS * 4,
+        `allocation counter ${ctl[CTL_ALLOCATIONS]}, blocks say ${allocations}`,
       );
     }
     // The lists: every member a free block of the walk, on the list its size
     // maps to, linked both ways, and a bit set exactly for the non-empty lists.
-    const flMap = i32[CTL_FL_BITMAP];
+    const flMap = ctl[CTL_FL_BITMAP];
     for (let fl = 0; fl < FL_COUNT; fl++) {
-      const slMap = i32[CTL_SL_BITMAP + fl];
+      const slMap = ctl[CTL_SL_BITMAP + fl];
       if (((flMap >>> fl) & 1) !== (slMap !== 0 ? 1 : 0))
-        corrupt(CTL_FL_BITMAP * 4, `first-level bit ${fl}`);
+        corrupt(base + CTL_FL_BITMAP * 4, `first-level bit ${fl}`);
       for (let sl = 0; sl < SL_COUNT; sl++) {
         const list = fl * SL_COUNT + sl;
-        const head = i32[CTL_HEADS + list];
+        const head = ctl[CTL_HEADS + list];
         if (((slMap >>> sl) & 1) !== (head !== 0 ? 1 : 0)) {
-          corrupt((CTL_SL_BITMAP + fl) * 4, `second-level bit ${sl} of list ${fl}`);
+          corrupt(base + (CTL_SL_BITMAP + fl) * 4, `second-level bit ${sl} of list ${fl}`);
         }
         let prev = 0;
         for (let f = head; f !== 0; f = i32[(f >> 2) + BLOCK_NEXT]) {
-          if (f < FIRST_BLOCK || f >= end || (f & ALIGN_MASK) !== 0)
+          if (f < this.first || f >= end || (f & ALIGN_MASK) !== 0)
             corrupt(f, "free list link out of range");
           if ((i32[f >> 2] & FLAG_FREE) === 0) corrupt(f, "used block on a free list");
           if (i32[(f >> 2) + BLOCK_PREV] !== prev) corrupt(f, "free list back link");
@@ -519,11 +906,113 @@ export class Heap {
       }
     }
     for (const f of freeSet) corrupt(f, "free block not on its free list");
+    // This handle's cache: each entry a used block of its list's size, marked cached.
+    const bins = this.bins;
+    if (bins === null) return;
+    for (let bin = 0; bin < CACHE_BINS; bin++) {
+      let n = 0;
+      for (let c = bins[bin]; c !== 0; c = i32[(c >> 2) + CACHE_NEXT]) {
+        if (c < this.first || c >= end || (c & ALIGN_MASK) !== 0 || ++n > this.counts[bin]) {
+          corrupt(c, `cache list ${bin} link out of range or too long`);
+        }
+        if (i32[c >> 2] & FLAG_FREE || (i32[c >> 2] & SIZE_MASK) !== bin << ALIGN_BITS) {
+          corrupt(c, `block of ${i32[c >> 2] & SIZE_MASK} bytes on cache list ${bin}`);
+        }
+        if (i32[(c >> 2) + BLOCK_CHECK] !== ~(this.tag ^ (c + BLOCK_HDR_SIZE))) {
+          corrupt(c, "cached block not marked cached");
+        }
+      }
+      if (n !== this.counts[bin])
+        corrupt(bins[bin], `cache list ${bin} holds ${n}, counted ${this.counts[bin]}`);
+    }
   }
 
   // ---------------------------------------------------------------------
   // Internals
   // ---------------------------------------------------------------------
+
+  /** malloc without the argument check and the lock. */
+  private alloc(size: number): Ptr {
+    const b = this.take(this.blockSizeFor(size));
+    if (b === 0) return 0;
+    if (this.checking) this.setRequested(b, size);
+    return b + BLOCK_HDR_SIZE;
+  }
+
+  /** memalign for an alignment above ALIGN, without the argument check and the lock. */
+  private alignedAlloc(alignment: number, size: number): Ptr {
+    const need = this.blockSizeFor(size);
+    // Room to slide the pointer forward by up to alignment, leaving a gap
+    // in front big enough to be a free block of its own.
+    const padded = need + alignment + MIN_BLOCK_SIZE;
+    if (padded > MAX_ALLOC_SIZE) return 0;
+    const peak = this.ctl[CTL_PEAK_USED];
+    let b = this.take(padded);
+    if (b === 0) return 0;
+    const i32 = this.i32;
+    const first = b + BLOCK_HDR_SIZE;
+    let ptr = (first + alignment - 1) & -alignment;
+    if (ptr !== first && ptr - first < MIN_BLOCK_SIZE) ptr += alignment;
+    let bsize = i32[b >> 2] & SIZE_MASK;
+    if (ptr !== first) {
+      const gap = ptr - first;
+      const hdr = i32[b >> 2];
+      i32[b >> 2] = gap | (hdr & FLAG_PREV_FREE);
+      b = ptr - BLOCK_HDR_SIZE;
+      bsize -= gap;
+      i32[(b >> 2) + BLOCK_SIZE] = bsize;
+      i32[(b >> 2) + BLOCK_CHECK] = this.tag ^ ptr;
+      this.release(ptr - gap - BLOCK_HDR_SIZE); // the gap, merged with a free left neighbour
+    }
+    this.trim(b, bsize, need);
+    // The padding was never the user's: keep it out of the peak.
+    const ctl = this.ctl;
+    ctl[CTL_PEAK_USED] = Math.max(peak, ctl[CTL_USED]);
+    if (this.checking) this.setRequested(b, size);
+    return ptr;
+  }
+
+  /** realloc of the validated used block at `b`, without the lock. */
+  private resize(b: number, size: number): Ptr {
+    const ptr = b + BLOCK_HDR_SIZE;
+    const i32 = this.i32;
+    const need = this.blockSizeFor(size);
+    const bsize = i32[b >> 2] & SIZE_MASK;
+    if (need > bsize) {
+      const right = b + bsize;
+      const rhdr = i32[right >> 2];
+      const rsize = rhdr & SIZE_MASK;
+      if ((rhdr & FLAG_FREE) === 0 || bsize + rsize < need) {
+        const moved = this.alloc(size);
+        if (moved === 0) return 0;
+        const keep = this.usable(b);
+        this.u8.copyWithin(moved, ptr, ptr + Math.min(keep, size));
+        this.release(b);
+        this.ctl[CTL_ALLOCATIONS]--; // alloc may have grown the arena: a view read before it may be stale
+        return moved;
+      }
+      // Grow into the free right neighbour, handing back what is not needed
+      // (counted net, so that peakUsed never sees the neighbour's whole size).
+      const rest = bsize + rsize - need;
+      const prevFree = i32[b >> 2] & FLAG_PREV_FREE;
+      if (rest >= MIN_BLOCK_SIZE) {
+        this.moveFree(right, rsize, b + need, rest);
+        i32[b >> 2] = need | prevFree;
+        this.addUsed(need - bsize);
+      } else {
+        this.unlinkFree(right, rsize);
+        i32[b >> 2] = (bsize + rsize) | prevFree;
+        i32[(right + rsize) >> 2] &= ~FLAG_PREV_FREE;
+        this.addUsed(rsize);
+      }
+      if (this.checking) this.u8.fill(WIPE_BYTE, right, right + BLOCK_HDR_SIZE);
+      if (this.checking) this.setRequested(b, size);
+      return ptr;
+    }
+    this.trim(b, bsize, need);
+    if (this.checking) this.setRequested(b, size);
+    return ptr;
+  }
 
   /** The block size that holds `size` bytes (plus sentinel and trailer in checking mode). */
   private blockSizeFor(size: number): number {
@@ -542,11 +1031,16 @@ export class Heap {
   private take(need: number): number {
     let b = this.search(need);
     if (b === 0) {
-      if (!this.grow(need)) return 0;
-      b = this.search(need);
-      if (b === 0) return 0;
+      // A WebAssembly memory grown by the module leaves detached views, through which search found nothing.
+      if (this.lagging && this.refresh()) b = this.search(need);
+      if (b === 0) {
+        if (!this.grow(need)) return 0;
+        b = this.search(need);
+        if (b === 0) return 0;
+      }
     }
     const i32 = this.i32;
+    const ctl = this.ctl;
     const bsize = i32[b >> 2] & SIZE_MASK;
     const rest = bsize - need;
     // A free block's left neighbour is never free, so there is no PREV_FREE to keep.
@@ -561,13 +1055,14 @@ export class Heap {
       this.addUsed(bsize);
     }
     i32[(b >> 2) + BLOCK_CHECK] = this.tag ^ (b + BLOCK_HDR_SIZE);
-    i32[CTL_ALLOCATIONS]++;
+    ctl[CTL_ALLOCATIONS]++;
     return b;
   }
 
   /** The head of the first non-empty list whose every block holds `need`: mapping_search + find_suitable_block. */
   private search(need: number): number {
     const i32 = this.i32;
+    const ctl = this.ctl;
     let size = need;
     // Round up to the next list boundary so that any block on the list fits.
     if (size >= SMALL_BLOCK_SIZE) size += (1 << (31 - Math.clz32(size) - SL_BITS)) - 1;
@@ -582,41 +1077,43 @@ export class Heap {
       if (fl >= FL_COUNT) return 0;
       sl = (size >>> (fls - SL_BITS)) ^ SL_COUNT;
     }
-    let slMap = i32[CTL_SL_BITMAP + fl] & (-1 << sl);
+    let slMap = ctl[CTL_SL_BITMAP + fl] & (-1 << sl);
     if (slMap === 0) {
-      const flMap = i32[CTL_FL_BITMAP] & (-1 << (fl + 1));
+      const flMap = ctl[CTL_FL_BITMAP] & (-1 << (fl + 1));
       if (flMap === 0) {
         // Nothing above: the head of need's own list may still be big enough
         // (the round-up skips it). Looking at the head alone keeps this O(1).
-        const head = i32[CTL_HEADS + mapping(need)];
+        const head = ctl[CTL_HEADS + mapping(need)];
         return head !== 0 && (i32[head >> 2] & SIZE_MASK) >= need ? head : 0;
       }
       fl = ctz(flMap);
-      slMap = i32[CTL_SL_BITMAP + fl];
+      slMap = ctl[CTL_SL_BITMAP + fl];
     }
-    return i32[CTL_HEADS + fl * SL_COUNT + ctz(slMap)];
+    return ctl[CTL_HEADS + fl * SL_COUNT + ctz(slMap)];
   }
 
   /** Puts a free block on the head of its list and marks it free with its boundary tag. */
   private linkFree(b: number, bsize: number): void {
     const i32 = this.i32;
+    const ctl = this.ctl;
     const w = b >> 2;
     i32[w + BLOCK_SIZE] = bsize | FLAG_FREE;
     i32[((b + bsize) >> 2) - 1] = bsize;
     const list = mapping(bsize);
-    const head = i32[CTL_HEADS + list];
+    const head = ctl[CTL_HEADS + list];
     i32[w + BLOCK_NEXT] = head;
     i32[w + BLOCK_PREV] = 0;
     if (head !== 0) i32[(head >> 2) + BLOCK_PREV] = b;
-    i32[CTL_HEADS + list] = b;
+    ctl[CTL_HEADS + list] = b;
     const fl = list >>> SL_BITS;
-    i32[CTL_FL_BITMAP] |= 1 << fl;
-    i32[CTL_SL_BITMAP + fl] |= 1 << (list & (SL_COUNT - 1));
+    ctl[CTL_FL_BITMAP] |= 1 << fl;
+    ctl[CTL_SL_BITMAP + fl] |= 1 << (list & (SL_COUNT - 1));
   }
 
   /** Takes a free block off its list. */
   private unlinkFree(b: number, bsize: number): void {
     const i32 = this.i32;
+    const ctl = this.ctl;
     const next = i32[(b >> 2) + BLOCK_NEXT];
     const prev = i32[(b >> 2) + BLOCK_PREV];
     if (next !== 0) i32[(next >> 2) + BLOCK_PREV] = prev;
@@ -624,12 +1121,12 @@ export class Heap {
       i32[(prev >> 2) + BLOCK_NEXT] = next;
     } else {
       const list = mapping(bsize);
-      i32[CTL_HEADS + list] = next;
+      ctl[CTL_HEADS + list] = next;
       if (next === 0) {
         const fl = list >>> SL_BITS;
-        const slMap = i32[CTL_SL_BITMAP + fl] & ~(1 << (list & (SL_COUNT - 1)));
-        i32[CTL_SL_BITMAP + fl] = slMap;
-        if (slMap === 0) i32[CTL_FL_BITMAP] &= ~(1 << fl);
+        const slMap = ctl[CTL_SL_BITMAP + fl] & ~(1 << (list & (SL_COUNT - 1)));
+        ctl[CTL_SL_BITMAP + fl] = slMap;
+        if (slMap === 0) ctl[CTL_FL_BITMAP] &= ~(1 << fl);
       }
     }
   }
@@ -648,6 +1145,7 @@ export class Heap {
       return;
     }
     const i32 = this.i32;
+    const ctl = this.ctl;
     const next = i32[(from >> 2) + BLOCK_NEXT];
     const prev = i32[(from >> 2) + BLOCK_PREV];
     const w = to >> 2;
@@ -657,7 +1155,7 @@ export class Heap {
     i32[((to + toSize) >> 2) - 1] = toSize;
     if (next !== 0) i32[(next >> 2) + BLOCK_PREV] = to;
     if (prev !== 0) i32[(prev >> 2) + BLOCK_NEXT] = to;
-    else i32[CTL_HEADS + list] = to;
+    else ctl[CTL_HEADS + list] = to;
   }
 
   /** Cuts a used block of `bsize` at `b` down to `need`, freeing the tail if it can stand alone. */
@@ -710,10 +1208,10 @@ export class Heap {
   }
 
   private addUsed(delta: number): void {
-    const i32 = this.i32;
-    const used = i32[CTL_USED] + delta;
-    i32[CTL_USED] = used;
-    if (used > i32[CTL_PEAK_USED]) i32[CTL_PEAK_USED] = used;
+    const ctl = this.ctl;
+    const used = ctl[CTL_USED] + delta;
+    ctl[CTL_USED] = used;
+    if (used > ctl[CTL_PEAK_USED]) ctl[CTL_PEAK_USED] = used;
   }
 
   /**
@@ -723,33 +1221,48 @@ export class Heap {
    */
   private grow(need: number): boolean {
     const i32 = this.i32;
-    const old = i32[CTL_SIZE];
+    const old = this.ctl[CTL_SIZE];
+    const oldEnd = this.base + old - END_SIZE;
     // The new space merges with a free block at the old end; the merged block
     // goes to the head of its list, where search() looks last.
-    const endHdr = i32[(old - END_SIZE) >> 2];
-    const tail = endHdr & FLAG_PREV_FREE ? i32[((old - END_SIZE) >> 2) - 1] : 0;
+    const endHdr = i32[oldEnd >> 2];
+    const tail = endHdr & FLAG_PREV_FREE ? i32[(oldEnd >> 2) - 1] : 0;
     const least = old + need - tail;
     if (least > this.maxSize) return false;
     let target = Math.max(least, old + (old >>> 1));
     target = Math.min(this.maxSize, Math.ceil(target / GROW_GRANULE) * GROW_GRANULE);
-    try {
-      this.buffer.resize(target);
-    } catch {
-      return false; // the process could not reserve the memory: as malloc's ENOMEM
-    }
-    this.refreshViews();
-    const oldEnd = old - END_SIZE;
+    if (!this.extend(this.base + target)) return false;
     let b = oldEnd;
     let bsize = target - old;
-    if (this.checking) this.u8.fill(WIPE_BYTE, oldEnd, target - END_SIZE);
+    if (this.checking) this.u8.fill(WIPE_BYTE, oldEnd, this.base + target - END_SIZE);
     if (tail !== 0) {
       b = oldEnd - tail;
       this.unlinkFree(b, tail);
       bsize += tail;
     }
-    this.i32[CTL_SIZE] = target;
-    this.writeEnd(target, FLAG_PREV_FREE);
+    this.ctl[CTL_SIZE] = target;
+    this.writeEnd(this.base + target, FLAG_PREV_FREE);
     this.linkFree(b, bsize);
+    return true;
+  }
+
+  /** Makes the buffer at least `end` bytes long and refreshes the views; false when it cannot. */
+  private extend(end: number): boolean {
+    const memory = this.memory;
+    try {
+      if (memory !== null) {
+        const length = memory.buffer.byteLength;
+        if (end > length) memory.grow(Math.ceil((end - length) / GROW_GRANULE));
+        this.buf = memory.buffer;
+      } else if (this.shared) {
+        (this.buf as SharedArrayBuffer).grow(end);
+      } else {
+        (this.buf as ArrayBuffer).resize(end);
+      }
+    } catch {
+      return false; // the memory could not be reserved (or the maximum is reached): as malloc's ENOMEM
+    }
+    this.refreshViews();
     return true;
   }
 
@@ -770,10 +1283,12 @@ export class Heap {
     if (
       ptr !== (ptr | 0) ||
       (ptr & ALIGN_MASK) !== 0 ||
-      b < FIRST_BLOCK ||
-      ptr > i32[CTL_SIZE] - END_SIZE - MIN_BLOCK_SIZE + BLOCK_HDR_SIZE ||
+      b < this.first ||
+      ptr > this.base + this.ctl[CTL_SIZE] - END_SIZE - MIN_BLOCK_SIZE + BLOCK_HDR_SIZE ||
       i32[(b >> 2) + BLOCK_CHECK] !== (this.tag ^ ptr)
     ) {
+      // A WebAssembly memory may have a new buffer the views have not seen.
+      if (this.lagging && this.refresh()) return this.validate(fn, ptr);
       this.badPointer(fn, ptr);
     }
     if (this.checking) {
@@ -782,7 +1297,7 @@ export class Heap {
       if (
         (hdr & FLAG_FREE) !== 0 ||
         bsize < MIN_BLOCK_SIZE ||
-        b + bsize > i32[CTL_SIZE] - END_SIZE
+        b + bsize > this.base + this.ctl[CTL_SIZE] - END_SIZE
       ) {
         throw new HeapCorruptionError(
           `${fn}(): header of pointer ${ptr} is damaged (size word ${hdr})`,
@@ -836,8 +1351,8 @@ export class Heap {
     let why = "is not a live allocation of this heap";
     if (typeof ptr !== "number" || !Number.isInteger(ptr)) why = "is not an integer offset";
     else if ((ptr & ALIGN_MASK) !== 0) why = `is not ${ALIGN}-aligned, so not an allocation`;
-    else if (ptr < FIRST_BLOCK + BLOCK_HDR_SIZE || ptr >= this.i32[CTL_SIZE]) {
-      why = `is outside the arena's allocations (${FIRST_BLOCK + BLOCK_HDR_SIZE}..${this.i32[CTL_SIZE]})`;
+    else if (ptr < this.first + BLOCK_HDR_SIZE || ptr >= this.base + this.ctl[CTL_SIZE]) {
+      why = `is outside the arena's allocations (${this.first + BLOCK_HDR_SIZE}..${this.base + this.ctl[CTL_SIZE]})`;
     } else {
       const b = ptr - BLOCK_HDR_SIZE;
       const hdr = this.i32[b >> 2];
@@ -845,12 +1360,14 @@ export class Heap {
       if (
         (hdr & FLAG_FREE) !== 0 &&
         bsize >= MIN_BLOCK_SIZE &&
-        b + bsize <= this.i32[CTL_SIZE] - END_SIZE &&
+        b + bsize <= this.base + this.ctl[CTL_SIZE] - END_SIZE &&
         this.i32[((b + bsize) >> 2) - 1] === bsize
       ) {
         why = "was already freed (double free)";
       } else if (this.i32[(b >> 2) + BLOCK_CHECK] === 0 && bsize >= MIN_BLOCK_SIZE) {
         why = "was already freed (double free)";
+      } else if (this.shared && this.i32[(b >> 2) + BLOCK_CHECK] === ~(this.tag ^ ptr)) {
+        why = "was already freed (double free: the block is in a worker's cache)";
       } else if (this.checking && this.i32[(b >> 2) + BLOCK_CHECK] === WIPE_WORD) {
         why = "lies in freed memory (double free, or a pointer into a freed block)";
       } else {

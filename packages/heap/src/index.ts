@@ -5,7 +5,14 @@
  * @packageDocumentation
  */
 
-export { type HeapOptions, type HeapStats, NULL, type Ptr } from "./api.js";
+export {
+  type HeapOptions,
+  type HeapStats,
+  type MemoryHeapOptions,
+  type MemoryLike,
+  NULL,
+  type Ptr,
+} from "./api.js";
 export {
   formatValue,
   HeapCorruptionError,
@@ -23,6 +30,8 @@ export { Heap } from "./heap.js";
 export {
   ALIGN,
   BLOCK_HDR_SIZE,
+  CACHE_BIN_BYTES,
+  CACHE_MAX_BLOCK,
   CONTROL_SIZE,
   END_SIZE,
   FIRST_BLOCK,

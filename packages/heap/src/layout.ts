@@ -90,11 +90,13 @@ export const FL_COUNT = 31 - FL_SHIFT + 1;
 
 // ┌──────────────── control struct (offset 0, 3216 bytes) ────────────────┐
 // │ magic │ version │ size │ maxSize │ flags │ tag │ used │ allocations │  words 0-7
-// │ peakUsed │ lock │ reserved │ flBitmap │                               words 8-11
+// │ peakUsed │ lock │ base │ flBitmap │                                   words 8-11
 // │ slBitmap[FL_COUNT]                                                    words 12-35
 // │ heads[FL_COUNT][SL_COUNT]  (offset of the first free block, 0 = none) words 36-803
 // └───────────────────────────────────────────────────────────────────────┘
 // The first block starts right after it, so no allocation is ever at 0.
+// A heap in a WebAssembly memory has it at `base` instead of 0, and every
+// offset (pointers, list heads, links) is an address in the whole memory.
 /** "MMGR": marks a formatted heap. */
 export const HEAP_MAGIC = 0x4d4d4752;
 export const HEAP_VERSION = 1;
@@ -110,8 +112,10 @@ export const CTL_USED = 6;
 /** Live allocations. */
 export const CTL_ALLOCATIONS = 7;
 export const CTL_PEAK_USED = 8;
-/** Reserved for the lock of a shared heap. */
+/** The lock of a shared heap: 0 free, 1 held, 2 held with waiters. */
 export const CTL_LOCK = 9;
+/** Where the control struct is in its buffer (a heap in a WebAssembly memory starts at `base`). */
+export const CTL_BASE = 10;
 export const CTL_FL_BITMAP = 11;
 export const CTL_SL_BITMAP = 12;
 export const CTL_HEADS = CTL_SL_BITMAP + FL_COUNT;
@@ -122,6 +126,28 @@ export const FIRST_BLOCK = CONTROL_SIZE;
 
 /** CTL_FLAGS bit: the heap was formatted in checking mode. */
 export const HEAP_FLAG_CHECKING = 1;
+/** CTL_FLAGS bit: the heap is on shared memory; its calls take the lock. */
+export const HEAP_FLAG_SHARED = 2;
+
+// The per-handle cache of a shared heap (glibc's tcache: a thread's own
+// lists of free small chunks, taken and given without the arena lock).
+// A cached block stays a used block of the heap, its check word set to
+// ~(tag ^ ptr), and links to the next one of its size through word 2.
+/** Largest block size the cache holds: glibc's tcache stops at 1032 bytes on LP64. */
+export const CACHE_MAX_BLOCK = 1024;
+/** Cache lists, one per block size in steps of ALIGN. */
+export const CACHE_BINS = (CACHE_MAX_BLOCK >>> ALIGN_BITS) + 1;
+/**
+ * Bytes a cache list holds (at least 8 and at most 255 blocks) before half
+ * of them go back under one lock; a miss takes half a list under one lock.
+ * mimalloc-style batching: glibc's 7 blocks per list would take the lock
+ * every few calls of a batch workload.
+ */
+export const CACHE_BIN_BYTES = 16384;
+/** Word of a cached block that links to the next of its size. */
+export const CACHE_NEXT = 2;
+/** A WebAssembly memory's largest size: 65536 pages of 64 KiB. */
+export const MEMORY_MAX_BYTES = 65536 * 65536;
 
 /** The largest arena: offsets and sizes stay positive 32-bit integers. */
 export const HEAP_MAX_SIZE = 0x7fff0000;
