@@ -539,6 +539,7 @@ export class Heap {
     const b = this.validate("realloc", ptr);
     if (!this.shared) return this.resize(b, size);
     this.lock();
+    this.recheck("realloc", b);
     const moved = this.resize(b, size);
     this.unlock();
     return moved;
@@ -719,9 +720,23 @@ export class Heap {
       return;
     }
     this.lock();
+    this.recheck("free", b);
     this.release(b);
     this.ctl[CTL_ALLOCATIONS]--;
     this.unlock();
+  }
+
+  /**
+   * Under the lock, the block validated before it is still live: another
+   * worker freeing the same pointer at the same time is caught, not
+   * released twice.
+   */
+  private recheck(fn: string, b: number): void {
+    const ptr = b + BLOCK_HDR_SIZE;
+    if (this.i32[(b >> 2) + BLOCK_CHECK] !== (this.tag ^ ptr)) {
+      this.unlock();
+      this.badPointer(fn, ptr);
+    }
   }
 
   /** Gives `n` blocks of a cache list back to the heap under one lock. */
