@@ -679,6 +679,11 @@ export class Heap {
     if (b !== 0) {
       const bins = this.bins as Int32Array;
       const batch = cacheLimit(need) >>> 1;
+      // The list is built in address order, so that the blocks next to the
+      // one returned are used first: the far end of the batch, next to what
+      // another worker may take in its own refill, stays cold (no false
+      // sharing of cache lines between workers' hot blocks).
+      let last = 0;
       for (let n = 1; n < batch; n++) {
         const extra = this.take(need);
         if (extra === 0) break;
@@ -691,8 +696,10 @@ export class Heap {
           break;
         }
         i32[w + BLOCK_CHECK] = ~(this.tag ^ (extra + BLOCK_HDR_SIZE));
-        i32[w + CACHE_NEXT] = bins[bin];
-        bins[bin] = extra;
+        i32[w + CACHE_NEXT] = 0;
+        if (last === 0) bins[bin] = extra;
+        else i32[(last >> 2) + CACHE_NEXT] = extra;
+        last = extra;
         this.counts[bin]++;
       }
     }
