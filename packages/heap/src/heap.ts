@@ -464,6 +464,16 @@ export class Heap {
     return this.ctl[CTL_SIZE];
   }
 
+  /**
+   * The offset just past the arena: `base + size`. Every pointer of the
+   * heap lies in `[base + CONTROL_SIZE, end)`; allocators on the heap check
+   * their offsets against it.
+   */
+  get end(): number {
+    if (this.lagging) this.refresh();
+    return this.base + this.ctl[CTL_SIZE];
+  }
+
   /** Bytes of the blocks in use, headers included: `stats().used` in O(1). On a shared heap it counts the blocks in workers' caches. */
   get used(): number {
     if (this.lagging) this.refresh();
@@ -1252,7 +1262,13 @@ export class Heap {
     const least = old + need - tail;
     if (least > this.maxSize) return false;
     let target = Math.max(least, old + (old >>> 1));
-    target = Math.min(this.maxSize, Math.ceil(target / GROW_GRANULE) * GROW_GRANULE);
+    // Whole 64 KiB pages up to the arena's end (in a WebAssembly memory, the
+    // memory's end: base + size), so that no part of a page is left out.
+    const base = this.base;
+    target = Math.min(
+      this.maxSize,
+      Math.ceil((base + target) / GROW_GRANULE) * GROW_GRANULE - base,
+    );
     if (!this.extend(this.base + target)) return false;
     let b = oldEnd;
     let bsize = target - old;

@@ -35,6 +35,8 @@ describe("Heap.fromMemory", () => {
     expect(big).not.toBe(0);
     expect(old.byteLength).toBe(0); // detached by memory.grow
     expect(memory.buffer.byteLength).toBeGreaterThanOrEqual(4 * PAGE);
+    // The arena runs to the memory's end: no part of a page is left out.
+    expect(heap.end).toBe(memory.buffer.byteLength);
     expect(heap.buffer).toBe(memory.buffer);
     expect(heap.u8.buffer).toBe(memory.buffer);
     expect(heap.bytes(small, 100).every((b) => b === 5)).toBe(true);
