@@ -29,9 +29,12 @@ export interface Allocator {
 /** Options of {@link DefaultAlloc}'s constructor. */
 export interface DefaultAllocOptions {
   /**
-   * The `__threads` template parameter: take the pool's lock (an
-   * `Atomics.compareExchange` spin lock on a word of the control struct)
-   * around every free-list operation. Without it no lock code runs.
+   * The `__threads` template parameter: take the pool's lock (a word of the
+   * control struct, taken with `Atomics.compareExchange`; on a shared heap a
+   * contended lock sleeps in `Atomics.wait` after a short spin) around every
+   * free-list operation, so that handles in many workers can share the pool
+   * (`DefaultAlloc.attach`). Without it no lock code runs, and the pool
+   * belongs to one worker.
    * @defaultValue false
    */
   threads?: boolean;

@@ -19,11 +19,21 @@
  * object has no header, and chunks are never given back.
  *
  * The original's static members are words of a control struct malloc'd from
- * the heap by the constructor (layout.ts), one pool per DefaultAlloc. With
- * threads: true, every free-list operation holds an Atomics spin lock on a
- * word of that struct, as the __threads parameter's _Lock does; the class
- * is then LockedDefaultAlloc, chosen once in the constructor, so a pool
- * made without threads runs no lock code at all.
+ * the heap by the constructor (layout.ts), one pool per DefaultAlloc; a
+ * second handle on the same pool (another worker's, on a shared heap) is
+ * made by DefaultAlloc.attach from the struct's offset. With threads: true,
+ * every free-list operation holds a lock on a word of that struct, as the
+ * __threads parameter's _Lock does: a compare-and-swap that spins a while,
+ * then sleeps in Atomics.wait where the agent may block. The class is then
+ * LockedDefaultAlloc, chosen once when the handle is made, so a pool made
+ * without threads runs no lock code at all.
+ *
+ * A growable shared heap's views in one worker may end before chunks
+ * another worker has obtained since: a call re-acquires them (heap
+ * .refresh()) before it reads pool memory past their end, the locked pool
+ * after taking the lock, since that is when another worker's carving
+ * becomes visible. allocate checks the object it pops against the views'
+ * length; a refill and checking mode refresh them outright.
  *
  * Differences from stl_alloc.h: see the README. In short: one pool per
  * instance; sizes and (in checking mode) pointers are validated; before
@@ -84,6 +94,14 @@ import { MallocAlloc } from "./malloc-alloc.js";
 /** Bytes of size class `cls` (free list index). */
 const classBytes = (cls: number) => (cls + 1) << ALIGN_BITS;
 
+/** The options' key under which {@link DefaultAlloc.attach} hands the constructor an existing control struct. */
+const ATTACH = Symbol("attach");
+
+/** The constructor's options as {@link DefaultAlloc.attach} passes them. */
+interface ConstructorOptions extends DefaultAllocOptions {
+  [ATTACH]?: Ptr;
+}
+
 /**
  * `__default_alloc_template` (typedef `alloc`): the SGI STL pool of 16
  * free lists on a heap. Objects up to {@link MAX_BYTES} come from the pool,
@@ -101,7 +119,12 @@ const classBytes = (cls: number) => (cls + 1) << ALIGN_BITS;
 export class DefaultAlloc implements Allocator {
   /** The heap the pool's chunks and control struct come from. */
   readonly heap!: Heap;
-  /** Offset of the pool's control struct in the arena. */
+  /**
+   * Offset of the pool's control struct in the arena: what
+   * {@link DefaultAlloc.attach} takes to make another handle on the pool.
+   */
+  readonly offset!: Ptr;
+  /** The same as {@link DefaultAlloc.offset}. */
   readonly control!: Ptr;
   /** Whether free-list operations take the pool's lock (`__threads`). */
   readonly threads!: boolean;
@@ -130,7 +153,8 @@ export class DefaultAlloc implements Allocator {
         "DefaultAlloc(): options.firstLevel is a MallocAlloc on another heap than the pool's",
       );
     }
-    const control = heap.malloc(POOL_SIZE);
+    const attached = (options as ConstructorOptions)[ATTACH];
+    const control = attached ?? heap.malloc(POOL_SIZE);
     if (control === 0) {
       throw new OutOfMemoryError(
         `DefaultAlloc(): out of memory: the heap cannot give the pool's ${POOL_SIZE}-byte control struct`,
@@ -138,16 +162,94 @@ export class DefaultAlloc implements Allocator {
       );
     }
     this.heap = heap;
+    this.offset = control;
     this.control = control;
     this.threads = threads;
     this.checking = heap.checking;
     this.firstLevel = firstLevel;
     this.base = control >> 2;
+    if (attached !== undefined) return;
     const i32 = heap.i32;
     i32.fill(0, this.base, this.base + POOL_WORDS);
     i32[this.base + POOL_MAGIC] = POOL_MAGIC_VALUE;
     i32[this.base + POOL_FLAGS] =
       (threads ? POOL_FLAG_THREADS : 0) | (this.checking ? POOL_FLAG_CHECKING : 0);
+  }
+
+  /**
+   * Another handle on the pool whose control struct is at `offset` in
+   * `heap` (its {@link DefaultAlloc.offset}): how a worker uses a pool made
+   * with `threads: true` on a shared heap it has attached with
+   * `Heap.attach(buffer)`. The handle shares every list and byte of the pool
+   * with the others; it is locked when the pool was made with `threads`,
+   * plain otherwise (such a pool belongs to one worker at a time). Nothing
+   * in the arena is written.
+   * @param options.firstLevel a `MallocAlloc` on `heap` to use as the first
+   *   level (its malloc handler is this handle's own); by default a new one.
+   * @throws InvalidStateError when there is no pool at `offset`: not an
+   *   8-aligned offset of a live heap block of at least {@link POOL_SIZE}
+   *   bytes, no pool magic, unknown flags, or another checking mode than
+   *   the heap's; also when `options.firstLevel` is on another heap.
+   */
+  static attach(
+    heap: Heap,
+    offset: Ptr,
+    options: Omit<DefaultAllocOptions, "threads"> = {},
+  ): DefaultAlloc {
+    heap.refresh();
+    const found = DefaultAlloc.inspect(heap, offset);
+    if (found !== "") {
+      throw new InvalidStateError(
+        `DefaultAlloc.attach(): no pool at offset ${formatValue(offset)}: ${found}`,
+      );
+    }
+    const flags = heap.i32[(offset >> 2) + POOL_FLAGS];
+    const attach: ConstructorOptions = {
+      threads: (flags & POOL_FLAG_THREADS) !== 0,
+      [ATTACH]: offset,
+    };
+    if (options.firstLevel !== undefined) attach.firstLevel = options.firstLevel;
+    return new DefaultAlloc(heap, attach);
+  }
+
+  /** Why there is no pool control struct at `offset` in `heap`, or "" when there is one. */
+  private static inspect(heap: Heap, offset: unknown): string {
+    const size = heap.size;
+    if (
+      typeof offset !== "number" ||
+      offset !== (offset | 0) ||
+      offset <= 0 ||
+      (offset & ALIGN_MASK) !== 0 ||
+      offset + POOL_SIZE > size
+    ) {
+      return `not an 8-aligned offset of a ${POOL_SIZE}-byte struct inside the arena of ${size} bytes`;
+    }
+    let usable = 0;
+    try {
+      usable = heap.usableSize(offset);
+    } catch {
+      usable = -1;
+    }
+    if (usable < POOL_SIZE) {
+      return `not a live heap block of at least ${POOL_SIZE} bytes`;
+    }
+    const i32 = heap.i32;
+    const w = offset >> 2;
+    const magic = i32[w + POOL_MAGIC];
+    if (magic !== POOL_MAGIC_VALUE) {
+      return `no pool magic (the first word reads 0x${(magic >>> 0).toString(16)}, not 0x${POOL_MAGIC_VALUE.toString(16)})`;
+    }
+    const flags = i32[w + POOL_FLAGS];
+    if ((flags & ~(POOL_FLAG_THREADS | POOL_FLAG_CHECKING)) !== 0) {
+      return `its flags word reads ${flags}, which has bits no pool sets`;
+    }
+    if (((flags & POOL_FLAG_CHECKING) !== 0) !== heap.checking) {
+      return heap.checking
+        ? "the pool was made without checking mode, but the heap is in checking mode"
+        : "the pool was made in checking mode, but the heap is not in checking mode";
+    }
+    // Nothing else is read: the other words may be changing in another worker.
+    return "";
   }
 
   // ---------------------------------------------------------------------
@@ -186,7 +288,7 @@ export class DefaultAlloc implements Allocator {
       this.badPointer("deallocate", ptr, n, "is not an 8-aligned offset inside the arena");
     }
     if (n > MAX_BYTES) {
-      if (this.checking) this.assertNotPooled("deallocate", ptr, n);
+      if (this.checking) this.exclusive(() => this.assertNotPooled("deallocate", ptr, n));
       try {
         this.heap.free(ptr);
       } catch (err) {
@@ -216,7 +318,7 @@ export class DefaultAlloc implements Allocator {
     }
     const heap = this.heap;
     if (oldSize > MAX_BYTES && newSize > MAX_BYTES) {
-      if (this.checking) this.assertNotPooled("reallocate", ptr, oldSize);
+      if (this.checking) this.exclusive(() => this.assertNotPooled("reallocate", ptr, oldSize));
       try {
         return heap.realloc(ptr, newSize);
       } catch (err) {
@@ -225,14 +327,14 @@ export class DefaultAlloc implements Allocator {
     }
     // Validate ptr first, so that a bad one changes nothing.
     if (oldSize > MAX_BYTES) {
-      if (this.checking) this.assertNotPooled("reallocate", ptr, oldSize);
+      if (this.checking) this.exclusive(() => this.assertNotPooled("reallocate", ptr, oldSize));
       try {
         heap.usableSize(ptr);
       } catch (err) {
         rethrow(err, "DefaultAlloc.reallocate()");
       }
     } else if (this.checking) {
-      this.assertLive("reallocate", ptr, oldSize);
+      this.exclusive(() => this.assertLive("reallocate", ptr, oldSize));
     }
     if (((oldSize + ALIGN_MASK) & ~ALIGN_MASK) === ((newSize + ALIGN_MASK) & ~ALIGN_MASK)) {
       return ptr;
@@ -249,6 +351,7 @@ export class DefaultAlloc implements Allocator {
    * @throws HeapCorruptionError when a free list leaves the arena or loops.
    */
   stats(): PoolStats {
+    this.heap.refresh();
     const i32 = this.heap.i32;
     const b = this.base;
     const freeListLengths: number[] = [];
@@ -271,6 +374,7 @@ export class DefaultAlloc implements Allocator {
    * @throws HeapCorruptionError naming the offset of the first damage found.
    */
   check(): void {
+    this.heap.refresh();
     const i32 = this.heap.i32;
     const b = this.base;
     if (i32[b + POOL_MAGIC] !== POOL_MAGIC_VALUE) {
@@ -324,25 +428,58 @@ export class DefaultAlloc implements Allocator {
   }
 
   // ---------------------------------------------------------------------
-  // The free lists (LockedDefaultAlloc wraps these two in its lock)
+  // The free lists (LockedDefaultAlloc takes its lock in the first three)
   // ---------------------------------------------------------------------
 
-  /** @internal Pops the head of the list of `n` (1..128), refilling it when empty. */
+  /** @internal {@link DefaultAlloc.pop}, under the lock in LockedDefaultAlloc. */
   protected allocSmall(n: number): Ptr {
-    const i32 = this.heap.i32;
+    return this.pop(n);
+  }
+
+  /** @internal {@link DefaultAlloc.push}, under the lock in LockedDefaultAlloc. */
+  protected freeSmall(ptr: Ptr, n: number): void {
+    this.push(ptr, n);
+  }
+
+  /** @internal Runs `fn`, which reads pool memory outside a free-list operation (checking mode). */
+  protected exclusive<T>(fn: () => T): T {
+    this.heap.refresh();
+    return fn();
+  }
+
+  /**
+   * @internal Pops the head of the list of `n` (1..128), refilling it when
+   * empty. The object may lie past the end of the heap's views, carved by
+   * another worker from memory the arena gained since they were made (or
+   * the views may be detached, a WebAssembly memory its module grew): then
+   * they are re-acquired first.
+   */
+  protected pop(n: number): Ptr {
+    let i32 = this.heap.i32;
     const cls = ((n + ALIGN_MASK) >>> ALIGN_BITS) - 1;
     const slot = this.base + POOL_FREE_LIST + cls;
-    const result = i32[slot];
+    let result = i32[slot];
+    // Negated, so that a read of detached views (undefined) refreshes too.
+    if (!(result + classBytes(cls) <= i32.length << 2) || this.checking) {
+      this.heap.refresh();
+      i32 = this.heap.i32;
+      result = i32[slot];
+    }
     if (result === 0) return this.refill(classBytes(cls));
     if (this.checking) this.takeFree("allocate", result, cls, SHADOW_LIVE);
     i32[slot] = i32[result >> 2];
     return result;
   }
 
-  /** @internal Pushes `ptr` on the list of `n` (1..128). */
-  protected freeSmall(ptr: Ptr, n: number): void {
+  /**
+   * @internal Pushes `ptr` on the list of `n` (1..128). `deallocate` checked
+   * `ptr` against `heap.size`, which re-acquires lagging views, so the
+   * object's first word is inside them.
+   */
+  protected push(ptr: Ptr, n: number): void {
     const cls = ((n + ALIGN_MASK) >>> ALIGN_BITS) - 1;
     if (this.checking) {
+      this.heap.refresh(); // the chunk records of other workers' chunks
       const at = this.assertLive("deallocate", ptr, n);
       this.heap.u8[at] = SHADOW_FREE | cls;
       this.heap.u8.fill(WIPE_BYTE, ptr + 4, ptr + classBytes(cls));
@@ -363,6 +500,8 @@ export class DefaultAlloc implements Allocator {
    * order.
    */
   private refill(n: number): Ptr {
+    // The pool space may lie past the views' end: another worker's chunk.
+    this.heap.refresh();
     const nobjs = this.chunkAlloc(n, NOBJS);
     const i32 = this.heap.i32; // chunkAlloc may have grown the heap
     const chunk = i32[this.base + POOL_START_FREE] - nobjs * n;
@@ -643,37 +782,71 @@ export class DefaultAlloc implements Allocator {
   }
 }
 
+/** Whether this agent may block in `Atomics.wait` (not on a browser's main thread). */
+const CAN_WAIT = (() => {
+  if (typeof SharedArrayBuffer !== "function") return false;
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * What the lock word holds while a handle of this agent (thread) has the
+ * lock: odd, non-zero, below 2^31, random per agent. Every handle of one
+ * thread holds the lock with the same token, so a call that finds its own
+ * token there re-entered the pool through whichever handle.
+ */
+const TOKEN = (((Math.random() * 0x40000000) | 0) << 1) | 1;
+/** The lock word's sign bit: a handle may sleep in `Atomics.wait`, so unlock must notify. */
+const LOCK_WAITERS = 1 << 31;
+/** Tries of a contended lock before a handle that may block goes to sleep. */
+const LOCK_SPINS = 100;
+
 /**
  * The pool with `threads: true`: every free-list operation (and `stats`,
- * `check`) holds the pool's lock, a spin lock on the control struct's lock
- * word taken with `Atomics.compareExchange`, as `_Lock` guards them in the
- * original. The word holds the token of the handle holding it, so a call
- * that re-enters the pool while it holds the lock (from a malloc handler run
- * during a refill) throws instead of spinning for ever.
+ * `check`, checking mode's lookups) holds the pool's lock, a word of the
+ * control struct taken with `Atomics.compareExchange`, as `_Lock` guards
+ * them in the original. The word holds the token of the thread holding it
+ * (0 when free), so a call that re-enters the pool while its thread holds
+ * the lock (from a malloc handler run during a refill) throws instead of
+ * waiting for ever. On a shared heap a contended lock is tried
+ * {@link LOCK_SPINS} times, then the handle sets the word's waiters bit and
+ * sleeps in `Atomics.wait`; unlock notifies one sleeper when the bit was
+ * set (the futex mutex of Drepper's "Futexes Are Tricky", with the token in
+ * place of 1 and the bit in place of 2). An agent that may not block spins.
  */
 class LockedDefaultAlloc extends DefaultAlloc {
-  /** Odd and non-zero, random per handle: what the lock word holds while this handle has it. */
-  private readonly token = ((Math.random() * 0x7fffffff) | 1) >>> 0;
   /** Whether another agent can ever release the lock: the heap is on a SharedArrayBuffer. */
-  private readonly shared =
-    typeof SharedArrayBuffer !== "undefined" &&
-    (this.heap.buffer as ArrayBufferLike) instanceof SharedArrayBuffer;
+  private readonly shared = this.heap.shared;
 
   protected override allocSmall(n: number): Ptr {
     this.lock();
     try {
-      return super.allocSmall(n);
+      return this.pop(n);
     } finally {
-      Atomics.store(this.heap.i32, this.base + POOL_LOCK, 0);
+      this.unlock();
     }
   }
 
   protected override freeSmall(ptr: Ptr, n: number): void {
     this.lock();
     try {
-      super.freeSmall(ptr, n);
+      this.push(ptr, n);
     } finally {
-      Atomics.store(this.heap.i32, this.base + POOL_LOCK, 0);
+      this.unlock();
+    }
+  }
+
+  protected override exclusive<T>(fn: () => T): T {
+    this.lock();
+    try {
+      this.heap.refresh(); // the chunk records of other workers' chunks
+      return fn();
+    } finally {
+      this.unlock();
     }
   }
 
@@ -682,7 +855,7 @@ class LockedDefaultAlloc extends DefaultAlloc {
     try {
       return super.stats();
     } finally {
-      Atomics.store(this.heap.i32, this.base + POOL_LOCK, 0);
+      this.unlock();
     }
   }
 
@@ -691,26 +864,74 @@ class LockedDefaultAlloc extends DefaultAlloc {
     try {
       super.check();
     } finally {
-      Atomics.store(this.heap.i32, this.base + POOL_LOCK, 0);
+      this.unlock();
     }
   }
 
-  /** `__NODE_ALLOCATOR_LOCK`: spins until the lock word goes from 0 to this handle's token. */
+  /**
+   * `__NODE_ALLOCATOR_LOCK`: makes the lock word go from 0 to this thread's
+   * token. What another worker carved while it held the lock is visible
+   * from here on; `pop` and `refill` re-acquire the views if it lies past
+   * their end.
+   */
   private lock(): void {
+    const heap = this.heap;
     const w = this.base + POOL_LOCK;
-    for (;;) {
-      const held = Atomics.compareExchange(this.heap.i32, w, 0, this.token);
-      if (held === 0) return;
-      if (held === this.token) {
-        throw new InvalidStateError(
-          "DefaultAlloc: the pool's lock is held by this very handle: a call re-entered the pool during a free-list operation (from the malloc handler?), which would deadlock",
-        );
-      }
-      if (!this.shared) {
-        throw new InvalidStateError(
-          `DefaultAlloc: the pool's lock word reads ${held}, a lock no handle of this unshared heap holds: nobody could ever release it`,
-        );
-      }
+    if (!this.shared) {
+      // A WebAssembly memory its module grew: the views are detached.
+      if (heap.i32.length <= w) heap.refresh();
+      const held = Atomics.compareExchange(heap.i32, w, 0, TOKEN);
+      if (held !== 0) this.refuse(held);
+      return;
     }
+    // The struct lies inside the views: it existed when they were made.
+    const i32 = heap.i32;
+    const held = Atomics.compareExchange(i32, w, 0, TOKEN);
+    if (held !== 0) this.lockSlow(i32, w, held);
+  }
+
+  /** A contended lock on a shared heap: spin, then sleep with the waiters bit set. */
+  private lockSlow(i32: Int32Array, w: number, seen: number): void {
+    let held = seen;
+    for (let spin = 0; ; spin++) {
+      if ((held & ~LOCK_WAITERS) === TOKEN) this.refuse(held);
+      const sleepy = CAN_WAIT && spin >= LOCK_SPINS;
+      if (held === 0) {
+        // Once asleep, take it with the bit set: other sleepers may remain.
+        held = Atomics.compareExchange(i32, w, 0, sleepy ? TOKEN | LOCK_WAITERS : TOKEN);
+        if (held === 0) return;
+        continue;
+      }
+      if (sleepy) {
+        if ((held & LOCK_WAITERS) === 0) {
+          const was = Atomics.compareExchange(i32, w, held, held | LOCK_WAITERS);
+          if (was !== held) {
+            held = was;
+            continue;
+          }
+        }
+        Atomics.wait(i32, w, held | LOCK_WAITERS);
+      }
+      held = Atomics.load(i32, w);
+    }
+  }
+
+  /** Releases the lock; wakes one sleeper when the waiters bit was set. */
+  private unlock(): void {
+    const i32 = this.heap.i32;
+    const w = this.base + POOL_LOCK;
+    if ((Atomics.exchange(i32, w, 0) & LOCK_WAITERS) !== 0) Atomics.notify(i32, w, 1);
+  }
+
+  /** The lock is held where waiting for it cannot end. */
+  private refuse(held: number): never {
+    if ((held & ~LOCK_WAITERS) === TOKEN) {
+      throw new InvalidStateError(
+        "DefaultAlloc: the pool's lock is held by this very thread: a call re-entered the pool during a free-list operation (from the malloc handler?), which would deadlock",
+      );
+    }
+    throw new InvalidStateError(
+      `DefaultAlloc: the pool's lock word reads ${held}, a lock no handle of this unshared heap holds: nobody could ever release it`,
+    );
   }
 }

@@ -10,7 +10,8 @@
  * (_S_free_list[16], _S_start_free, _S_end_free, _S_heap_size and a mutex).
  * Here they are words of a 96-byte control struct malloc'd from the heap when
  * the pool is made, so that the pool is bytes in the arena (DESIGN.md,
- * principle 3) and another worker can later share it through the lock word.
+ * principle 3) and another worker can share it (DefaultAlloc.attach) through
+ * the lock word.
  *
  * Words are 32 bits, read through the heap's Int32Array with `>> 2` indexing.
  *
@@ -53,7 +54,8 @@ export function freelistIndex(bytes: number): number {
 // │ free_list[0] (8 B) │ free_list[1] (16 B) │ ... │ free_list[15] (128 B) │  words 8-23
 // └──────────────────────────────────────────────────────────────────────────────┘
 //
-// lock:      0 = free, else the token of the handle holding it (threads: true)
+// lock:      0 = free, else the token of the thread holding it (threads: true),
+//            with the sign bit set when a handle may sleep on the word
 // chunks:    checking mode only: the newest chunk record (0 = none)
 // cur_chunk: checking mode only: the record of the chunk start_free points into
 //

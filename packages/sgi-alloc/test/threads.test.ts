@@ -74,7 +74,7 @@ describe("DefaultAlloc threads", () => {
     pool.firstLevel.setMallocHandler(() => pool.deallocate(small, 8));
     expect(() => pool.allocate(24)).toThrow(InvalidStateError);
     expect(() => pool.allocate(24)).toThrow(
-      "DefaultAlloc: the pool's lock is held by this very handle: a call re-entered the pool during a free-list operation (from the malloc handler?), which would deadlock",
+      "DefaultAlloc: the pool's lock is held by this very thread: a call re-entered the pool during a free-list operation (from the malloc handler?), which would deadlock",
     );
     expect(lockWord(heap, pool)).toBe(0);
     expect(pool.stats().freeListLengths).toEqual(lists({ 0: 19, 1: 9 }));
@@ -88,6 +88,27 @@ describe("DefaultAlloc threads", () => {
     expect(pool.allocate(24)).toBeGreaterThan(0);
     expect(calls).toBe(2);
     expect(lockWord(heap, pool)).toBe(0);
+  });
+
+  it("on a shared heap, throws for a re-entered pool instead of waiting for ever, also through another handle of the thread", () => {
+    const heap = Heap.create({ shared: true, initialSize: 64 * KiB, maxSize: 64 * KiB });
+    const pool = new DefaultAlloc(heap, { threads: true });
+    const other = DefaultAlloc.attach(Heap.attach(heap.buffer), pool.offset);
+    const small = pool.allocate(8);
+    pool.allocate(16); // the pool space is empty
+    const hogs = exhaust(heap);
+    for (const via of [pool, other]) {
+      pool.firstLevel.setMallocHandler(() => via.deallocate(small, 8));
+      expect(() => pool.allocate(24)).toThrow(
+        /^DefaultAlloc: the pool's lock is held by this very thread: a call re-entered the pool/,
+      );
+      expect(lockWord(heap, pool)).toBe(0);
+    }
+    expect(pool.stats().freeListLengths).toEqual(lists({ 0: 19, 1: 9 }));
+    pool.firstLevel.setMallocHandler(() => heap.free(hogs[0]));
+    expect(pool.allocate(24)).toBeGreaterThan(0);
+    other.deallocate(small, 8);
+    other.check();
   });
 
   it("without threads, the handler may re-enter the pool", () => {
