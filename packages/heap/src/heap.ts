@@ -695,7 +695,7 @@ export class Heap {
       // sharing of cache lines between workers' hot blocks).
       let last = 0;
       for (let n = 1; n < batch; n++) {
-        const extra = this.take(need);
+        const extra = this.take(need, false);
         if (extra === 0) break;
         const i32 = this.i32; // take may have grown the arena and replaced the views
         const w = extra >> 2;
@@ -758,8 +758,14 @@ export class Heap {
 
   /** Gives `n` blocks of a cache list back to the heap under one lock. */
   private drain(bin: number, n: number): void {
-    const bins = this.bins as Int32Array;
     this.lock();
+    this.release_(bin, n);
+    this.unlock();
+  }
+
+  /** Gives `n` blocks of a cache list back to the heap; the caller holds the lock. */
+  private release_(bin: number, n: number): void {
+    const bins = this.bins as Int32Array;
     const i32 = this.i32;
     let b = bins[bin];
     let k = 0;
@@ -771,7 +777,19 @@ export class Heap {
     }
     bins[bin] = b;
     this.counts[bin] -= k;
-    this.unlock();
+  }
+
+  /** Gives this handle's whole cache back; the caller holds the lock. Returns whether it held anything. */
+  private flushCache(): boolean {
+    if (this.bins === null) return false;
+    let any = false;
+    for (let bin = 0; bin < CACHE_BINS; bin++) {
+      if (this.counts[bin] !== 0) {
+        this.release_(bin, this.counts[bin]);
+        any = true;
+      }
+    }
+    return any;
   }
 
   /**
@@ -1060,16 +1078,17 @@ export class Heap {
   }
 
   /** Takes a free block of at least `need` bytes, growing the arena if needed; 0 if none. */
-  private take(need: number): number {
+  private take(need: number, flush = true): number {
     let b = this.search(need);
     if (b === 0) {
       // A WebAssembly memory grown by the module leaves detached views, through which search found nothing.
       if (this.lagging && this.refresh()) b = this.search(need);
-      if (b === 0) {
-        if (!this.grow(need)) return 0;
-        b = this.search(need);
-        if (b === 0) return 0;
+      if (b === 0 && !this.grow(need)) {
+        // Out of memory: a shared heap first gives this handle's cache back (under the lock it holds).
+        if (!flush || !this.flushCache()) return 0;
       }
+      if (b === 0) b = this.search(need);
+      if (b === 0) return 0;
     }
     const i32 = this.i32;
     const ctl = this.ctl;

@@ -5,10 +5,20 @@ import {
   InvalidPointerError,
   InvalidSizeError,
   InvalidStateError,
+  type MemoryLike,
   OutOfMemoryError,
 } from "../src/index.js";
 
 const PAGE = 65536;
+
+/** The WebAssembly JS API, typed only as far as these tests use it (the DOM lib is not in this package's types). */
+const WebAssembly = (
+  globalThis as unknown as {
+    WebAssembly: {
+      Memory: new (d: { initial: number; maximum?: number; shared?: boolean }) => MemoryLike;
+    };
+  }
+).WebAssembly;
 
 describe("Heap.fromMemory", () => {
   it("puts the control struct at base and hands out addresses above it, leaving the bytes below alone", () => {

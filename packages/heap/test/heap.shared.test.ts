@@ -74,6 +74,19 @@ describe("a shared heap in one thread", () => {
     expect(heap.used).toBe(0);
   });
 
+  it("gives its cache back before it fails a malloc for want of memory", () => {
+    const heap = Heap.create({ shared: true, initialSize: 8 * KiB, maxSize: 8 * KiB });
+    const p = heap.malloc(96); // fills the cache with most of the arena
+    expect(heap.stats().cached).toBeGreaterThan(4 * KiB);
+    const q = heap.malloc(320);
+    expect(q).not.toBe(0);
+    // The 96-byte blocks went back; what the cache holds now is the new size's refill.
+    expect(heap.stats().cached % block(320)).toBe(0);
+    heap.free(q);
+    heap.free(p);
+    heap.check();
+  });
+
   it("serves blocks above the cache's sizes under the lock, at once", () => {
     const heap = Heap.create({ shared: true, initialSize: 256 * KiB });
     const p = heap.malloc(CACHE_MAX_BLOCK);
