@@ -214,15 +214,15 @@ export class DefaultAlloc implements Allocator {
 
   /** Why there is no pool control struct at `offset` in `heap`, or "" when there is one. */
   private static inspect(heap: Heap, offset: unknown): string {
-    const size = heap.size;
+    const end = heap.end;
     if (
       typeof offset !== "number" ||
       offset !== (offset | 0) ||
       offset <= 0 ||
       (offset & ALIGN_MASK) !== 0 ||
-      offset + POOL_SIZE > size
+      offset + POOL_SIZE > end
     ) {
-      return `not an 8-aligned offset of a ${POOL_SIZE}-byte struct inside the arena of ${size} bytes`;
+      return `not an 8-aligned offset of a ${POOL_SIZE}-byte struct inside the arena (which ends at ${end})`;
     }
     let usable = 0;
     try {
@@ -284,7 +284,7 @@ export class DefaultAlloc implements Allocator {
    */
   deallocate(ptr: Ptr, n: number): void {
     if (!isSize(n, 1)) this.badSize("deallocate", n);
-    if (ptr !== (ptr | 0) || ptr <= 0 || (ptr & ALIGN_MASK) !== 0 || ptr >= this.heap.size) {
+    if (ptr !== (ptr | 0) || ptr <= 0 || (ptr & ALIGN_MASK) !== 0 || ptr >= this.heap.end) {
       this.badPointer("deallocate", ptr, n, "is not an 8-aligned offset inside the arena");
     }
     if (n > MAX_BYTES) {
@@ -313,7 +313,7 @@ export class DefaultAlloc implements Allocator {
   reallocate(ptr: Ptr, oldSize: number, newSize: number): Ptr {
     if (!isSize(oldSize, 1)) this.badSize("reallocate", oldSize);
     if (!isSize(newSize, 1)) this.badSize("reallocate", newSize);
-    if (ptr !== (ptr | 0) || ptr <= 0 || (ptr & ALIGN_MASK) !== 0 || ptr >= this.heap.size) {
+    if (ptr !== (ptr | 0) || ptr <= 0 || (ptr & ALIGN_MASK) !== 0 || ptr >= this.heap.end) {
       this.badPointer("reallocate", ptr, oldSize, "is not an 8-aligned offset inside the arena");
     }
     const heap = this.heap;
@@ -473,7 +473,7 @@ export class DefaultAlloc implements Allocator {
 
   /**
    * @internal Pushes `ptr` on the list of `n` (1..128). `deallocate` checked
-   * `ptr` against `heap.size`, which re-acquires lagging views, so the
+   * `ptr` against `heap.end`, which re-acquires lagging views, so the
    * object's first word is inside them.
    */
   protected push(ptr: Ptr, n: number): void {
@@ -736,7 +736,7 @@ export class DefaultAlloc implements Allocator {
   private walkList(cls: number, fn: string, counts: number[] | null): number {
     const i32 = this.heap.i32;
     const u8 = this.heap.u8;
-    const size = this.heap.size;
+    const size = this.heap.end;
     const limit = (i32[this.base + POOL_HEAP_SIZE] >>> ALIGN_BITS) + 1;
     const bytes = classBytes(cls);
     let count = 0;

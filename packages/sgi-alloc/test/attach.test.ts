@@ -148,7 +148,7 @@ describe("DefaultAlloc.attach", () => {
     const heap = Heap.create({ initialSize: 64 * KiB, maxSize: 64 * KiB });
     const pool = new DefaultAlloc(heap);
     const size = heap.size;
-    const where = `not an 8-aligned offset of a ${POOL_SIZE}-byte struct inside the arena of ${size} bytes`;
+    const where = `not an 8-aligned offset of a ${POOL_SIZE}-byte struct inside the arena (which ends at ${size})`;
     for (const bad of [0, -8, pool.offset + 4, 1.5, Number.NaN, "16", size, size - 8]) {
       refuses(heap, bad, where);
     }
