@@ -28,7 +28,14 @@
  * changes nothing (C has Asserts, or WARNINGs that carry on); every pointer
  * passed in is checked against this set in O(1), and a freed chunk carries
  * a mark in its header so a double free is caught without checking mode;
- * the context freelists, process statics in C, are kept per heap.
+ * the context freelists, process statics in C, are kept per heap handle.
+ *
+ * A set belongs to one worker at a time, as a context belongs to one
+ * backend process: another worker takes it over with attach on its own
+ * handle of a shared heap, after a synchronizing hand-over. Blocks the set
+ * got there may lie past this handle's views until they are refreshed;
+ * attach and the calls that walk the set refresh them, and alloc does when
+ * the memory it is about to hand out lies past them.
  *
  *-------------------------------------------------------------------------
  */
@@ -168,8 +175,9 @@ function freeIndex(size: number): number {
 }
 
 // ---------------------------------------------------------------------------
-// Per-heap state: PostgreSQL's process statics (context_freelists) and the
-// JS side of each live set (its handle, which carries the name, and ident).
+// Per-heap-handle state: PostgreSQL's process statics (context_freelists) and
+// the JS side of each live set (its handle, which carries the name, and
+// ident). A worker's handle of a shared heap has its own: none of it crosses.
 // ---------------------------------------------------------------------------
 
 interface ContextFreeList {
@@ -415,9 +423,17 @@ export class AllocSet {
   /**
    * The handle of the live AllocSet whose context header is at `offset`
    * (its {@link AllocSet.offset}), e.g. as found by {@link AllocSet.contextOf}.
+   * Everything the set needs is read from the bytes, so `heap` may be
+   * another worker's handle of a shared heap (`Heap.attach(buffer)`): that
+   * is how a set is handed over. The heap's views are refreshed first, for a
+   * set whose blocks another worker got past them. Within one heap handle,
+   * attach returns the handle create gave out; a set made through another
+   * heap handle gets a new one, whose name is `""` (names and idents stay
+   * with the handle that set them).
    * @throws InvalidPointerError when no live AllocSet of this heap is there.
    */
   static attach(heap: Heap, offset: Ptr): AllocSet {
+    heap.refresh();
     const state = stateOf(heap);
     if (!AllocSet.isLiveHeader(heap, offset)) {
       throw new InvalidPointerError(
@@ -428,7 +444,7 @@ export class AllocSet {
     const serial = heap.i32[(offset >> 2) + CTX_SERIAL];
     const known = state.handles.get(offset);
     if (known !== undefined && known.serial === serial) return known;
-    // Only reachable for a set made by another copy of this module.
+    // A set made through another heap handle (another worker's) or another copy of this module.
     const set = new AllocSet(heap, offset, "", serial, state);
     state.handles.set(offset, set);
     return set;
@@ -500,8 +516,10 @@ export class AllocSet {
   }
 
   /**
-   * How many deleted sets the heap keeps for reuse (aset.c context_freelists):
-   * `default` holds sets of 0 / 8 KB initial sizes, `small` of 0 / 1 KB.
+   * How many deleted sets the heap handle keeps for reuse (aset.c
+   * context_freelists): `default` holds sets of 0 / 8 KB initial sizes,
+   * `small` of 0 / 1 KB. Each handle of a shared heap has its own lists:
+   * a set deleted in a worker is kept on that worker's.
    */
   static cachedContexts(heap: Heap): { default: number; small: number } {
     const lists = stateOf(heap).freeLists;
@@ -509,8 +527,10 @@ export class AllocSet {
   }
 
   /**
-   * Gives every deleted set kept on the heap's context freelists back to the
-   * heap (not in PostgreSQL, where they live until the process ends).
+   * Gives every deleted set kept on the heap handle's context freelists back
+   * to the heap (not in PostgreSQL, where they live until the process ends).
+   * A worker that deleted sets calls it before it ends, or their first
+   * blocks stay allocated.
    * @returns how many were freed.
    */
   static releaseCachedContexts(heap: Heap): number {
@@ -636,8 +656,7 @@ export class AllocSet {
 
   /** AllocSetAlloc proper: `size` is valid and the set live. */
   private allocChunk(size: number): Ptr {
-    const heap = this.heap;
-    const i32 = heap.i32;
+    let i32 = this.heap.i32;
     const cw = this.offset >> 2;
     if (size > i32[cw + CTX_ALLOC_CHUNK_LIMIT]) return this.allocLarge(size);
     const fidx = size > 1 << ALLOC_MINBITS ? 32 - Math.clz32(size - 1) - ALLOC_MINBITS : 0;
@@ -646,6 +665,7 @@ export class AllocSet {
     const head = i32[slot];
     if (head !== 0) {
       const ptr = head + chdr;
+      if (ptr + (8 << fidx) > i32.length << 2) i32 = this.unseen(head);
       const w = ptr >> 2;
       if (this.checking) this.checkFreeHead(head, fidx);
       i32[slot] = i32[w];
@@ -656,8 +676,14 @@ export class AllocSet {
     const chunkSize = 8 << fidx;
     const block = i32[cw + CTX_BLOCKS];
     const bw = block >> 2;
+    let end = i32[bw + BLK_ENDPTR];
+    // Also true when the header lies past the views (then end is undefined).
+    if (!(end <= i32.length << 2)) {
+      i32 = this.unseen(block);
+      end = i32[bw + BLK_ENDPTR];
+    }
     const chunk = i32[bw + BLK_FREEPTR];
-    if (i32[bw + BLK_ENDPTR] - chunk < chunkSize + chdr) return this.allocFromNewBlock(size, fidx);
+    if (end - chunk < chunkSize + chdr) return this.allocFromNewBlock(size, fidx);
     i32[bw + BLK_FREEPTR] = chunk + chunkSize + chdr;
     return this.initChunk(block, chunk, size, fidx);
   }
@@ -682,8 +708,11 @@ export class AllocSet {
     const blksize = chunkSize + ALLOC_BLOCKHDRSZ + chdr;
     const block = heap.malloc(blksize);
     if (block === 0) return 0;
-    const i32 = heap.i32;
+    let i32 = heap.i32;
     const cw = this.offset >> 2;
+    if (i32[cw + CTX_BLOCKS] + ALLOC_BLOCKHDRSZ > i32.length << 2) {
+      i32 = this.unseen(i32[cw + CTX_BLOCKS]);
+    }
     const bw = block >> 2;
     i32[cw + CTX_MEM_ALLOCATED] += blksize;
     i32.fill(0, bw, bw + (ALLOC_BLOCKHDRSZ >> 2));
@@ -874,6 +903,7 @@ export class AllocSet {
     const oldSize = this.checking ? i32[w + CHUNK_REQUESTED_SIZE] : oldChunkSize;
     const np = this.allocChunk(size);
     if (np === 0) return 0;
+    if (ptr + oldSize > heap.u8.length) heap.refresh(); // see unseen()
     heap.u8.copyWithin(np, ptr, ptr + oldSize);
     this.freeChunk(ptr, block);
     return np;
@@ -926,7 +956,7 @@ export class AllocSet {
    * @throws InvalidStateError when the set was deleted.
    */
   reset(): void {
-    this.live("reset");
+    this.liveWalk("reset");
     if (this.checking) this.check();
     this.resetBlocks();
   }
@@ -971,7 +1001,7 @@ export class AllocSet {
    * @throws InvalidStateError when the set was already deleted.
    */
   delete(): void {
-    this.live("delete");
+    this.liveWalk("delete");
     if (this.checking) this.check();
     const heap = this.heap;
     const i32 = heap.i32;
@@ -1028,7 +1058,7 @@ export class AllocSet {
    * @throws InvalidStateError when the set was deleted.
    */
   stats(): AllocSetCounters {
-    this.live("stats");
+    this.liveWalk("stats");
     const i32 = this.heap.i32;
     const cw = this.offset >> 2;
     const chdr = this.chunkHeaderSize;
@@ -1065,7 +1095,7 @@ export class AllocSet {
    * @throws InvalidStateError when the set was deleted.
    */
   blocks(): AllocSetBlockInfo[] {
-    this.live("blocks");
+    this.liveWalk("blocks");
     const i32 = this.heap.i32;
     const keeper = this.offset + SIZEOF_ASET_CONTEXT;
     const out: AllocSetBlockInfo[] = [];
@@ -1098,7 +1128,7 @@ export class AllocSet {
    * @throws InvalidStateError when the set was deleted.
    */
   check(): void {
-    this.live("check");
+    this.liveWalk("check");
     const heap = this.heap;
     const i32 = heap.i32;
     const u8 = heap.u8;
@@ -1243,6 +1273,32 @@ export class AllocSet {
     const i32 = this.heap.i32;
     const cw = this.offset >> 2;
     if (i32[cw + CTX_SERIAL] !== this.serial || i32[cw + CTX_TYPE] !== ASET_MAGIC) this.gone(fn);
+  }
+
+  /**
+   * {@link AllocSet.live} for the calls that walk the set's blocks: first
+   * the heap's views are refreshed (cheap), for blocks another worker got.
+   */
+  private liveWalk(fn: string): void {
+    this.heap.refresh();
+    this.live(fn);
+  }
+
+  /**
+   * The views, refreshed, when memory of the set at `at` lies past them: a
+   * block another worker's handle got while it held the set, and this
+   * handle took the set back without attach or `heap.refresh()`.
+   * @throws HeapCorruptionError when the views were current: then the set's
+   *   bytes point outside the heap.
+   */
+  private unseen(at: number): Int32Array {
+    if (!this.heap.refresh()) {
+      throw new HeapCorruptionError(
+        `problem in alloc set ${this.name}: block or chunk ${at} lies past the end of the heap`,
+        at,
+      );
+    }
+    return this.heap.i32;
   }
 
   private gone(fn: string): never {
