@@ -37,7 +37,7 @@ export const NGX_POOL_ALIGNMENT = 16;
 // │ +40 current   first block palloc tries                                         │
 // │ +48 chain     free ngx_chain_t links (ngx_buf.c; kept 0 here)                   │
 // │ +56 large     head of the ngx_pool_large_t list                                │
-// │ +64 cleanup   head of the ngx_pool_cleanup_t list                              │
+// │ +64 cleanup   head of the ngx_pool_cleanup_t list; hi = ours: resets so far    │
 // │ +72 log       ours: lo = NGX_POOL_MAGIC, hi = serial (no ngx_log_t here)       │
 // ╞════════════════════════════════════════════════════════════════════════════════╡
 // │ small allocations ... ◄─ d.last                       (free) ... │ ◄─ d.end     │
@@ -72,6 +72,12 @@ export const POOL_CHAIN = 12;
 export const POOL_LARGE = 14;
 /** Word of `cleanup`: the head of the cleanup list, the newest record first. */
 export const POOL_CLEANUP = 16;
+/**
+ * Word 17 (the high half of `cleanup`, ours): how many times the pool was
+ * reset, mod 2^32. Cleanup record handles and the handler side tables of
+ * every heap handle (every worker) compare it with the count they saw.
+ */
+export const POOL_EPOCH = 17;
 /** Word of `log`'s low half: {@link NGX_POOL_MAGIC} while the pool lives, 0 once destroyed. */
 export const POOL_MAGIC = 18;
 /** Word of `log`'s high half: the serial number of this incarnation of the pool. */
@@ -105,7 +111,8 @@ export const LARGE_SIZE = 3;
 // │ +0 handler                   │ +8 data                │ +16 next               │
 // └───────────────────────────────────────────────────────────────────────────────┘
 //   handler: 0 for none, else CLEANUP_HANDLER_JS: the function itself is a JS
-//   value, kept in a side table under (heap, pool offset, record offset).
+//   value, kept in a side table under (heap handle, pool offset, record
+//   offset): only the worker that set it can call it.
 //   data: 0, or `size` bytes palloc'ed right after the record.
 
 /** sizeof(ngx_pool_cleanup_t) on LP64. */

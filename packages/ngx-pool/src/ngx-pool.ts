@@ -22,7 +22,18 @@
  * with nginx's LP64 sizes so that every offset nginx computes is ours. The
  * JS NgxPool object is a handle: the heap, the pool's offset and the serial
  * number of the incarnation it belongs to. Only the cleanup handlers, being
- * JS functions, live in a side table, shared by every handle on the pool.
+ * JS functions, live in a side table, shared by every handle on the pool
+ * made through one heap handle.
+ *
+ * A pool belongs to one worker at a time, as it belongs to one request in
+ * one nginx worker process: another worker takes it over with attach on its
+ * own handle of a shared heap, after a synchronizing hand-over. Handlers do
+ * not cross: a reset or destroy in a worker runs the handlers set there and
+ * takes the other records off the list unrun. The reset count in the bytes
+ * tells every worker's side table and record handles that a reset happened
+ * elsewhere. Blocks got in another worker may lie past this handle's views;
+ * attach and the calls that walk the pool refresh them, and palloc does
+ * when a block it tries lies past them.
  *
  * Differences from ngx_palloc.c (see README): misuse throws typed errors and
  * changes nothing (C has no checks at all); reset runs and drops the cleanup
@@ -70,6 +81,7 @@ import {
   POOL_CHAIN,
   POOL_CLEANUP,
   POOL_CURRENT,
+  POOL_EPOCH,
   POOL_LARGE,
   POOL_MAGIC,
   POOL_MAX,
@@ -119,8 +131,8 @@ export const NGX_POOL_LARGE_SCAN = 5;
 const MAX_POOL_SIZE = MAX_ALLOC_SIZE & ~(NGX_POOL_ALIGNMENT - 1);
 
 // ---------------------------------------------------------------------------
-// The JS side of each pool, shared by every handle on it: per heap, by the
-// offset of its ngx_pool_t.
+// The JS side of each pool, shared by every handle on it: per heap handle
+// (each worker has its own), by the offset of its ngx_pool_t.
 // ---------------------------------------------------------------------------
 
 interface PoolShared {
@@ -128,9 +140,12 @@ interface PoolShared {
   readonly serial: number;
   /** The handle create or attach gave out, so that attach returns the same one. */
   handle: NgxPool | undefined;
-  /** ngx_pool_cleanup_t.handler as JS functions, by the record's offset. */
+  /**
+   * ngx_pool_cleanup_t.handler as JS functions, by the record's offset: the
+   * handlers set through this heap handle in reset count {@link PoolShared.epoch}.
+   */
   readonly handlers: Map<number, NgxPoolCleanupHandler>;
-  /** Bumped by every reset: a cleanup record handle from before refers to reused memory. */
+  /** The pool's reset count ({@link POOL_EPOCH}) that `handlers` belong to. */
   epoch: number;
 }
 
@@ -156,6 +171,25 @@ function nextSerial(state: HeapState): number {
   if (s === 0) s = 1;
   state.serial = s;
   return s;
+}
+
+/**
+ * The pool's handlers set through this heap handle, brought up to the reset
+ * count in the bytes: after a reset in another worker, the records of every
+ * handler kept here are gone (taken off the list unrun, their memory
+ * reused), so the handlers are dropped.
+ */
+function handlersOf(
+  shared: PoolShared,
+  i32: Int32Array,
+  pool: Ptr,
+): Map<number, NgxPoolCleanupHandler> {
+  const epoch = i32[(pool >> 2) + POOL_EPOCH];
+  if (shared.epoch !== epoch) {
+    shared.handlers.clear();
+    shared.epoch = epoch;
+  }
+  return shared.handlers;
 }
 
 function rethrow(fn: string, errors: unknown[] | undefined): void {
@@ -214,14 +248,16 @@ export class NgxPoolCleanup {
 
   /**
    * `handler`: called with {@link NgxPoolCleanup.data} when the pool is
-   * destroyed or reset, newest record first; `null` for none.
+   * destroyed or reset, newest record first; `null` for none. Only a reset
+   * or destroy through the same heap handle (in the same worker) calls it;
+   * one in another worker takes the record off the list without calling it.
    * @defaultValue null
    * @throws InvalidStateError when the pool was destroyed, or reset since.
    * @throws MmgrError (set) when the value is neither a function nor null.
    */
   get handler(): NgxPoolCleanupHandler | null {
     this.live("handler");
-    return this.shared.handlers.get(this.offset) ?? null;
+    return this.handlers().get(this.offset) ?? null;
   }
 
   set handler(fn: NgxPoolCleanupHandler | null) {
@@ -233,12 +269,16 @@ export class NgxPoolCleanup {
     }
     const i32 = this.pool.heap.i32;
     if (fn === null) {
-      this.shared.handlers.delete(this.offset);
+      this.handlers().delete(this.offset);
       i32[(this.offset >> 2) + CLEANUP_HANDLER] = 0;
     } else {
-      this.shared.handlers.set(this.offset, fn);
+      this.handlers().set(this.offset, fn);
       i32[(this.offset >> 2) + CLEANUP_HANDLER] = CLEANUP_HANDLER_JS;
     }
+  }
+
+  private handlers(): Map<number, NgxPoolCleanupHandler> {
+    return handlersOf(this.shared, this.pool.heap.i32, this.pool.offset);
   }
 
   private live(what: string): void {
@@ -247,9 +287,9 @@ export class NgxPoolCleanup {
         `NgxPoolCleanup.${what}: pool at ${this.pool.offset} was destroyed (record ${this.offset})`,
       );
     }
-    if (this.shared.epoch !== this.epoch) {
+    if (this.pool.heap.i32[(this.pool.offset >> 2) + POOL_EPOCH] !== this.epoch) {
       throw new InvalidStateError(
-        `NgxPoolCleanup.${what}: pool at ${this.pool.offset} was reset since record ${this.offset} was added; its handler has run and its memory is reused`,
+        `NgxPoolCleanup.${what}: pool at ${this.pool.offset} was reset since record ${this.offset} was added; its memory is reused (its handler ran, unless the reset was in another worker)`,
       );
     }
   }
@@ -342,11 +382,17 @@ export class NgxPool {
 
   /**
    * A handle on the live pool whose ngx_pool_t is at `offset` (its
-   * {@link NgxPool.offset}). Every handle on a pool shares its cleanup
-   * handlers; within one JS realm, attach returns the same handle each time.
+   * {@link NgxPool.offset}). Everything the pool needs is read from the
+   * bytes, so `heap` may be another worker's handle of a shared heap
+   * (`Heap.attach(buffer)`): that is how a pool is handed over. The heap's
+   * views are refreshed first, for a pool whose blocks another worker got
+   * past them. Within one heap handle, attach returns the same handle each
+   * time, and every handle shares the cleanup handlers set through it; the
+   * handlers set through another heap handle (another worker) are not seen.
    * @throws InvalidPointerError when no live pool of this heap is there.
    */
   static attach(heap: Heap, offset: Ptr): NgxPool {
+    heap.refresh();
     const serial = NgxPool.serialAt(heap, offset);
     if (serial === 0) {
       throw new InvalidPointerError(
@@ -357,8 +403,10 @@ export class NgxPool {
     const state = stateOf(heap);
     let shared = state.pools.get(offset);
     if (shared === undefined || shared.serial !== serial) {
-      // A pool made by another copy of this module: its handlers are not ours to see.
-      shared = { serial, handle: undefined, handlers: new Map(), epoch: 0 };
+      // A pool made through another heap handle (another worker's) or another
+      // copy of this module: its handlers are not ours to see.
+      const epoch = heap.i32[(offset >> 2) + POOL_EPOCH];
+      shared = { serial, handle: undefined, handlers: new Map(), epoch };
       state.pools.set(offset, shared);
     }
     return shared.handle ?? new NgxPool(heap, offset, serial, shared);
@@ -423,7 +471,7 @@ export class NgxPool {
    * @throws InvalidStateError when the pool was destroyed.
    */
   get memAllocated(): number {
-    this.live("memAllocated");
+    this.liveWalk("memAllocated");
     const i32 = this.heap.i32;
     const pool = this.offset;
     const psize = i32[(pool >> 2) + D_END] - pool;
@@ -565,7 +613,7 @@ export class NgxPool {
     i32[cw + CLEANUP_DATA] = data;
     i32[cw + CLEANUP_NEXT] = i32[pw + POOL_CLEANUP];
     i32[pw + POOL_CLEANUP] = c;
-    this.shared.handlers.delete(c);
+    handlersOf(this.shared, i32, this.offset).delete(c);
     return new NgxPoolCleanup(this, c, this.shared);
   }
 
@@ -582,24 +630,28 @@ export class NgxPool {
    * block and `chain` and `large` to 0. The blocks are kept. In checking
    * mode, check() runs first and the released bytes are wiped with 0x7F.
    * A handler that throws does not stop the reset: the error is rethrown at
-   * the end (an AggregateError when several threw).
+   * the end (an AggregateError when several threw). Handlers set in another
+   * worker are not called: their records are taken off the list unrun.
+   * Bumps the reset count in the bytes ({@link POOL_EPOCH}).
    * @throws InvalidStateError when the pool was destroyed.
    * @throws HeapCorruptionError in checking mode when check() finds damage.
    */
   reset(): void {
-    this.live("reset");
+    this.liveWalk("reset");
     if (this.checking) this.check();
     const errors = this.runCleanups();
     if (this.destroyed) {
       rethrow("reset", errors); // a handler destroyed it
       return;
     }
-    this.shared.epoch++;
-    this.shared.handlers.clear(); // only stale entries can be left: the list is empty
     const heap = this.heap;
     const pool = this.offset;
     const pw = pool >> 2;
     const i32 = heap.i32;
+    const epoch = (i32[pw + POOL_EPOCH] + 1) | 0;
+    i32[pw + POOL_EPOCH] = epoch;
+    this.shared.epoch = epoch;
+    this.shared.handlers.clear(); // only stale entries can be left: the list is empty
     this.freeLarge();
     for (let p = pool; p !== 0; p = i32[(p >> 2) + D_NEXT]) {
       const w = p >> 2;
@@ -623,12 +675,12 @@ export class NgxPool {
    * first. Every handle on the pool is dead afterwards. In checking mode,
    * check() runs first. A handler that throws does not stop the others nor
    * the freeing: the error is rethrown at the end (an AggregateError when
-   * several threw).
+   * several threw). Handlers set in another worker are not called.
    * @throws InvalidStateError when the pool was already destroyed.
    * @throws HeapCorruptionError in checking mode when check() finds damage.
    */
   destroy(): void {
-    this.live("destroy");
+    this.liveWalk("destroy");
     if (this.checking) this.check();
     const errors = this.runCleanups();
     if (this.destroyed) {
@@ -664,7 +716,7 @@ export class NgxPool {
    * @throws InvalidStateError when the pool was destroyed.
    */
   stats(): NgxPoolStats {
-    this.live("stats");
+    this.liveWalk("stats");
     const i32 = this.heap.i32;
     const pool = this.offset;
     const pw = pool >> 2;
@@ -715,7 +767,7 @@ export class NgxPool {
    * @throws InvalidStateError when the pool was destroyed.
    */
   blocks(): Ptr[] {
-    this.live("blocks");
+    this.liveWalk("blocks");
     const i32 = this.heap.i32;
     const out: Ptr[] = [];
     for (let p = this.offset; p !== 0; p = i32[(p >> 2) + D_NEXT]) out.push(p);
@@ -728,7 +780,7 @@ export class NgxPool {
    * @throws InvalidStateError when the pool was destroyed.
    */
   largeList(): Ptr[] {
-    this.live("largeList");
+    this.liveWalk("largeList");
     const i32 = this.heap.i32;
     const out: Ptr[] = [];
     for (let l = i32[(this.offset >> 2) + POOL_LARGE]; l !== 0; l = i32[(l >> 2) + LARGE_NEXT]) {
@@ -746,7 +798,7 @@ export class NgxPool {
    * @throws HeapCorruptionError naming the offset of the first damage found.
    */
   check(): void {
-    this.live("check");
+    this.liveWalk("check");
     const heap = this.heap;
     const i32 = heap.i32;
     const pool = this.offset;
@@ -843,13 +895,19 @@ export class NgxPool {
 
   /** ngx_palloc_small(): bump from `current` or a block after it. */
   private small(size: number, align: boolean): Ptr {
-    const i32 = this.heap.i32;
+    let i32 = this.heap.i32;
     let p = i32[(this.offset >> 2) + POOL_CURRENT];
     do {
       const w = p >> 2;
+      let end = i32[w + D_END];
+      // Also true when the header lies past the views (then end is undefined).
+      if (!(end <= i32.length << 2)) {
+        i32 = this.unseen(p);
+        end = i32[w + D_END];
+      }
       let m = i32[w + D_LAST];
       if (align) m = (m + NGX_ALIGNMENT_MASK) & ~NGX_ALIGNMENT_MASK;
-      if (i32[w + D_END] - m >= size) {
+      if (end - m >= size) {
         i32[w + D_LAST] = m + size;
         return m;
       }
@@ -890,7 +948,8 @@ export class NgxPool {
     const heap = this.heap;
     const p = heap.malloc(size);
     if (p === 0) return 0;
-    const i32 = heap.i32; // malloc may have grown the heap
+    heap.refresh(); // the links may lie in blocks got in another worker
+    const i32 = heap.i32;
     let n = 0;
     for (let l = i32[(this.offset >> 2) + POOL_LARGE]; l !== 0; l = i32[(l >> 2) + LARGE_NEXT]) {
       if (i32[(l >> 2) + LARGE_ALLOC] === 0) {
@@ -927,10 +986,10 @@ export class NgxPool {
    */
   private runCleanups(): unknown[] | undefined {
     const pw = this.offset >> 2;
-    const handlers = this.shared.handlers;
     let errors: unknown[] | undefined;
     while (!this.destroyed) {
       const i32 = this.heap.i32;
+      const handlers = handlersOf(this.shared, i32, this.offset);
       const c = i32[pw + POOL_CLEANUP];
       if (c === 0) break;
       const cw = c >> 2;
@@ -939,7 +998,8 @@ export class NgxPool {
       i32[cw + CLEANUP_HANDLER] = 0;
       const handler = handlers.get(c);
       handlers.delete(c);
-      if (handler === undefined) continue; // set through another copy of this module
+      // Set in another worker (or through another copy of this module): it cannot be called here.
+      if (handler === undefined) continue;
       try {
         handler(i32[cw + CLEANUP_DATA]);
       } catch (e) {
@@ -958,6 +1018,32 @@ export class NgxPool {
       const alloc = i32[(l >> 2) + LARGE_ALLOC];
       if (alloc !== 0) heap.free(alloc);
     }
+  }
+
+  /**
+   * {@link NgxPool.live} for the calls that walk the pool's lists: first
+   * the heap's views are refreshed (cheap), for blocks another worker got.
+   */
+  private liveWalk(fn: string): void {
+    this.heap.refresh();
+    this.live(fn);
+  }
+
+  /**
+   * The views, refreshed, when block `p` of the pool lies past them: a
+   * block another worker's handle got while it held the pool, and this
+   * handle took the pool back without attach or `heap.refresh()`.
+   * @throws HeapCorruptionError when the views were current: then the
+   *   pool's block list points outside the heap.
+   */
+  private unseen(p: Ptr): Int32Array {
+    if (!this.heap.refresh()) {
+      throw new HeapCorruptionError(
+        `NgxPool: block ${p} lies past the end of the heap (pool at ${this.offset})`,
+        p,
+      );
+    }
+    return this.heap.i32;
   }
 
   private live(fn: string): void {

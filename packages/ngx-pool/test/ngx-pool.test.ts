@@ -544,7 +544,7 @@ describe("NgxPool.reset", () => {
       c.handler = () => {};
     }).toThrow(
       new InvalidStateError(
-        `NgxPoolCleanup.handler: pool at ${pool.offset} was reset since record ${c.offset} was added; its handler has run and its memory is reused`,
+        `NgxPoolCleanup.handler: pool at ${pool.offset} was reset since record ${c.offset} was added; its memory is reused (its handler ran, unless the reset was in another worker)`,
       ),
     );
     expect(() => c.data).toThrow(InvalidStateError);
