@@ -456,7 +456,7 @@ export class AllocSet {
       offset >>> 0 !== offset ||
       (offset & MAXALIGN_MASK) !== 0 ||
       offset === 0 ||
-      offset + SIZEOF_ASET_CONTEXT + ALLOC_BLOCKHDRSZ > heap.size
+      offset + SIZEOF_ASET_CONTEXT + ALLOC_BLOCKHDRSZ > heap.end
     ) {
       return false;
     }
@@ -487,7 +487,7 @@ export class AllocSet {
       ptr >>> 0 === ptr &&
       (ptr & MAXALIGN_MASK) === 0 &&
       ptr >= chdr + ALLOC_BLOCKHDRSZ + 8 &&
-      ptr < heap.size
+      ptr < heap.end
     ) {
       const i32 = heap.i32;
       const w = ptr >> 2;
@@ -1136,7 +1136,7 @@ export class AllocSet {
     const cw = ctx >> 2;
     const chdr = this.chunkHeaderSize;
     const keeper = ctx + SIZEOF_ASET_CONTEXT;
-    const heapSize = heap.size;
+    const heapEnd = heap.end;
     const name = this.name;
     const problem = (offset: number, what: string): never => {
       throw new HeapCorruptionError(`problem in alloc set ${name}: ${what}`, offset);
@@ -1150,8 +1150,8 @@ export class AllocSet {
       if (
         (block & MAXALIGN_MASK) !== 0 ||
         block < 8 ||
-        block + ALLOC_BLOCKHDRSZ > heapSize ||
-        ++nblocks > heapSize / ALLOC_MIN_BLOCK_SIZE
+        block + ALLOC_BLOCKHDRSZ > heapEnd ||
+        ++nblocks > heapEnd / ALLOC_MIN_BLOCK_SIZE
       ) {
         problem(block, `block list link ${block} is out of range or cyclic`);
       }
@@ -1169,7 +1169,7 @@ export class AllocSet {
         i32[bw + BLK_PREV] !== prev ||
         freeptr < bpoz ||
         freeptr > endptr ||
-        endptr > heapSize
+        endptr > heapEnd
       ) {
         problem(block, `corrupt header in block ${block}`);
       }
@@ -1372,7 +1372,7 @@ export class AllocSet {
       ptr >>> 0 !== ptr ||
       (ptr & MAXALIGN_MASK) !== 0 ||
       ptr < chdr + ALLOC_BLOCKHDRSZ + 8 ||
-      ptr >= heap.size
+      ptr >= heap.end
     ) {
       if (ptr === 0) this.badPointer(fn, ptr, "is NULL");
       this.badPointer(fn, ptr, "is not an 8-aligned offset inside the heap");
@@ -1481,7 +1481,7 @@ export class AllocSet {
       i32[w + 1] !== 0 ||
       (next & MAXALIGN_MASK) !== 0 ||
       next < 0 ||
-      next >= this.heap.size
+      next >= this.heap.end
     ) {
       throw new HeapCorruptionError(
         `problem in alloc set ${this.name}: freelist ${fidx} head ${chunk} is damaged (written after free?)`,

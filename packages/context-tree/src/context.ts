@@ -417,7 +417,7 @@ export function chunkContext(fn: string, ptr: Ptr): MemoryContext {
     ptr >>> 0 !== ptr ||
     (ptr & 7) !== 0 ||
     ptr < 8 ||
-    ptr >= heap.size
+    ptr >= heap.end
   ) {
     throw new InvalidPointerError(
       ptr === 0

@@ -237,7 +237,7 @@ export class NgxPoolCleanup {
   set data(ptr: Ptr) {
     this.live("data");
     const heap = this.pool.heap;
-    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr >= heap.size) {
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr >= heap.end) {
       throw new InvalidPointerError(
         `NgxPoolCleanup.data: ${formatValue(ptr)} is not an offset inside the heap (record ${this.offset} of pool at ${this.pool.offset})`,
         ptr,
@@ -419,7 +419,7 @@ export class NgxPool {
       offset >>> 0 !== offset ||
       offset === 0 ||
       (offset & (NGX_POOL_ALIGNMENT - 1)) !== 0 ||
-      offset + SIZEOF_NGX_POOL_T > heap.size
+      offset + SIZEOF_NGX_POOL_T > heap.end
     ) {
       return 0;
     }
@@ -568,7 +568,7 @@ export class NgxPool {
    */
   pfree(ptr: Ptr): typeof NGX_OK | typeof NGX_DECLINED {
     this.live("pfree");
-    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr === 0 || ptr >= this.heap.size) {
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || ptr === 0 || ptr >= this.heap.end) {
       throw new InvalidPointerError(
         `NgxPool.pfree(): pointer ${formatValue(ptr)} ${ptr === 0 ? "is NULL" : "is not an offset inside the heap"} (pool at ${this.offset})`,
         ptr,
@@ -813,7 +813,7 @@ export class NgxPool {
     if (
       psize < NGX_MIN_POOL_SIZE ||
       (psize & (NGX_POOL_ALIGNMENT - 1)) !== 0 ||
-      pool + psize > heap.size
+      pool + psize > heap.end
     ) {
       corrupt(pool + D_END * 4, `block size ${psize} of the first block`);
     }
@@ -827,7 +827,7 @@ export class NgxPool {
     const limit = Math.floor(heap.size / psize);
     for (let p = pool; p !== 0; p = i32[(p >> 2) + D_NEXT]) {
       if (used.length / 2 >= limit) corrupt(p, "block list has a cycle");
-      if (p < 0 || (p & (NGX_POOL_ALIGNMENT - 1)) !== 0 || p + psize > heap.size) {
+      if (p < 0 || (p & (NGX_POOL_ALIGNMENT - 1)) !== 0 || p + psize > heap.end) {
         corrupt(p, "block link out of range");
       }
       let usable = -1;
