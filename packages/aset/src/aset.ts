@@ -665,7 +665,7 @@ export class AllocSet {
     const head = i32[slot];
     if (head !== 0) {
       const ptr = head + chdr;
-      if (ptr + (8 << fidx) > i32.length << 2) i32 = this.unseen(head);
+      if (ptr + (8 << fidx) > this.heap.viewEnd) i32 = this.unseen(head);
       const w = ptr >> 2;
       if (this.checking) this.checkFreeHead(head, fidx);
       i32[slot] = i32[w];
@@ -678,7 +678,7 @@ export class AllocSet {
     const bw = block >> 2;
     let end = i32[bw + BLK_ENDPTR];
     // Also true when the header lies past the views (then end is undefined).
-    if (!(end <= i32.length << 2)) {
+    if (!(end <= this.heap.viewEnd)) {
       i32 = this.unseen(block);
       end = i32[bw + BLK_ENDPTR];
     }
@@ -710,7 +710,7 @@ export class AllocSet {
     if (block === 0) return 0;
     let i32 = heap.i32;
     const cw = this.offset >> 2;
-    if (i32[cw + CTX_BLOCKS] + ALLOC_BLOCKHDRSZ > i32.length << 2) {
+    if (i32[cw + CTX_BLOCKS] + ALLOC_BLOCKHDRSZ > heap.viewEnd) {
       i32 = this.unseen(i32[cw + CTX_BLOCKS]);
     }
     const bw = block >> 2;
@@ -903,7 +903,7 @@ export class AllocSet {
     const oldSize = this.checking ? i32[w + CHUNK_REQUESTED_SIZE] : oldChunkSize;
     const np = this.allocChunk(size);
     if (np === 0) return 0;
-    if (ptr + oldSize > heap.u8.length) heap.refresh(); // see unseen()
+    if (ptr + oldSize > heap.viewEnd) heap.refresh(); // see unseen()
     heap.u8.copyWithin(np, ptr, ptr + oldSize);
     this.freeChunk(ptr, block);
     return np;
@@ -1343,7 +1343,7 @@ export class AllocSet {
     if (ptr >>> 0 !== ptr || (ptr & MAXALIGN_MASK) !== 0 || ptr < chdr + ALLOC_BLOCKHDRSZ + 8) {
       return -1;
     }
-    if (ptr >= i32.length << 2) return -1;
+    if (ptr >= this.heap.viewEnd) return -1;
     const w = ptr >> 2;
     const lo = i32[w + CHUNK_HDR_LO];
     const hi = i32[w + CHUNK_HDR_HI];

@@ -196,6 +196,11 @@ export class Heap {
 
   /** The control struct's words. */
   private ctl!: Int32Array;
+  /**
+   * Bytes the views cover. Kept as a number: reading `length` of a view on
+   * shared memory in every call costs scaling across workers on V8.
+   */
+  private viewBytes = 0;
   private buf: ArrayBuffer | SharedArrayBuffer;
   /** The WebAssembly memory the heap manages, or null. */
   private readonly memory: MemoryLike | null;
@@ -432,6 +437,7 @@ export class Heap {
       this.dv = new DataView(b);
     }
     this.ctl = new Int32Array(b, this.base, CTL_WORDS);
+    this.viewBytes = this.u8.byteLength;
   }
 
   /**
@@ -446,10 +452,22 @@ export class Heap {
   refresh(): boolean {
     if (!this.lagging) return false;
     const b = this.memory === null ? this.buf : this.memory.buffer;
-    if (b === this.buf && this.u8.byteLength === b.byteLength) return false;
+    if (b === this.buf && this.viewBytes === b.byteLength) return false;
     this.buf = b;
     this.refreshViews();
     return true;
+  }
+
+  /**
+   * Bytes the views cover now: a pointer `p` of `n` bytes can be read
+   * through them when `p + n <= heap.viewEnd`; otherwise `refresh()` first.
+   * Allocators on the heap check this in their fast paths; it is a plain
+   * number on shared memory (where reading a view's `length` in every call
+   * keeps workers from scaling on V8), the views' length otherwise (0 once a
+   * WebAssembly memory's growth has detached them).
+   */
+  get viewEnd(): number {
+    return this.shared ? this.viewBytes : this.u8.length;
   }
 
   /** The backing store: an `ArrayBuffer` (resizable unless the heap has a fixed size), a `SharedArrayBuffer`, or the WebAssembly memory's current buffer. */
@@ -629,7 +647,7 @@ export class Heap {
     if (Atomics.compareExchange(ctl, CTL_LOCK, 0, 1) !== 0) this.lockSlow(ctl);
     // The arena may have grown in another worker; a WebAssembly memory's
     // views must then be re-acquired before anything is read past the old end.
-    if (this.lagging && this.base + ctl[CTL_SIZE] > this.u8.byteLength) this.refresh();
+    if (this.lagging && this.base + ctl[CTL_SIZE] > this.viewBytes) this.refresh();
   }
 
   private lockSlow(ctl: Int32Array): void {
@@ -725,7 +743,7 @@ export class Heap {
     if (bins !== null && bsize <= CACHE_MAX_BLOCK) {
       // Every block in the cache lies within this handle's views: a block
       // another worker carved past their end is seen only after a refresh.
-      if (b + bsize > i32.length << 2 && this.refresh()) i32 = this.i32;
+      if (b + bsize > this.viewBytes && this.refresh()) i32 = this.i32;
       const bin = bsize >>> ALIGN_BITS;
       const limit = cacheLimit(bsize);
       if (this.counts[bin] >= limit) this.drain(bin, limit >>> 1);

@@ -901,7 +901,7 @@ export class NgxPool {
       const w = p >> 2;
       let end = i32[w + D_END];
       // Also true when the header lies past the views (then end is undefined).
-      if (!(end <= i32.length << 2)) {
+      if (!(end <= this.heap.viewEnd)) {
         i32 = this.unseen(p);
         end = i32[w + D_END];
       }

@@ -460,7 +460,7 @@ export class DefaultAlloc implements Allocator {
     const slot = this.base + POOL_FREE_LIST + cls;
     let result = i32[slot];
     // Negated, so that a read of detached views (undefined) refreshes too.
-    if (!(result + classBytes(cls) <= i32.length << 2) || this.checking) {
+    if (!(result + classBytes(cls) <= this.heap.viewEnd) || this.checking) {
       this.heap.refresh();
       i32 = this.heap.i32;
       result = i32[slot];
@@ -879,7 +879,7 @@ class LockedDefaultAlloc extends DefaultAlloc {
     const w = this.base + POOL_LOCK;
     if (!this.shared) {
       // A WebAssembly memory its module grew: the views are detached.
-      if (heap.i32.length <= w) heap.refresh();
+      if (heap.viewEnd <= w << 2) heap.refresh();
       const held = Atomics.compareExchange(heap.i32, w, 0, TOKEN);
       if (held !== 0) this.refuse(held);
       return;
