@@ -13,6 +13,8 @@
  * Usage: node --expose-gc --import tsx src/main.ts [--quick] [--out <dir>]
  *          [--only <id,id>] [--seed <n>]
  *
+ * `--only` names allocator ids, and `workers` for the workers section.
+ *
  *-------------------------------------------------------------------------
  */
 
@@ -24,8 +26,16 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ADAPTERS, type AdapterModule, THING_ID, U8_ID } from "./adapters/index.js";
 import { renderChart } from "./chart.js";
-import { CELL_PREFIX, type CellResult, DEFAULT_SEED, emptyCell } from "./measure.js";
+import {
+  CELL_PREFIX,
+  type CellResult,
+  DEFAULT_SEED,
+  emptyCell,
+  FULL_TIMING,
+  QUICK_TIMING,
+} from "./measure.js";
 import { addRatios, allocatorInfos, type BenchResults, renderMarkdown } from "./report.js";
+import { runThreads, THREADS_OPERATION } from "./threads/run.js";
 import { OPERATION, plan, type Variant } from "./workloads/index.js";
 
 const RUNNER = fileURLToPath(new URL("./runner.ts", import.meta.url));
@@ -103,6 +113,13 @@ async function main(): Promise<void> {
   const cells: CellResult[] = [];
   for (let v = 0; v < variants.length; v++) for (const list of byAdapter) cells.push(list[v]);
   addRatios(cells, THING_ID, U8_ID);
+  // The workers section runs unless --only leaves it out (name it "workers" to keep it).
+  const threads =
+    only === undefined || only.includes("workers")
+      ? await runThreads(quick, seed, quick ? QUICK_TIMING : FULL_TIMING, (line) =>
+          process.stderr.write(`${line}\n`),
+        )
+      : [];
 
   const results: BenchResults = {
     meta: {
@@ -116,9 +133,10 @@ async function main(): Promise<void> {
       durationSec: (performance.now() - t0) / 1000,
       harness: "tinybench 6.2.3",
     },
-    operations: OPERATION,
+    operations: { ...OPERATION, workers: THREADS_OPERATION },
     allocators: allocatorInfos(adapters),
     cells,
+    threads,
   };
   const md = renderMarkdown(results);
   const svg = await renderChart(results);

@@ -9,6 +9,7 @@
 
 import type { AdapterModule, MemoryMethod, WorkloadName } from "./adapters/index.js";
 import type { CellResult } from "./measure.js";
+import type { ThreadCell } from "./threads/run.js";
 
 /** One allocator as the results describe it. */
 export interface AllocatorInfo {
@@ -45,12 +46,14 @@ export interface BenchResults {
     /** The harness. */
     harness: string;
   };
-  /** What one operation is, per workload. */
-  operations: Record<WorkloadName, string>;
+  /** What one operation is, per workload (and in the workers section). */
+  operations: Record<WorkloadName | "workers", string>;
   /** The columns. */
   allocators: AllocatorInfo[];
   /** Every workload variant x allocator. */
   cells: CellResult[];
+  /** The workers section: one shared heap or pool, 1, 2 and 4 workers (empty when left out). */
+  threads: ThreadCell[];
 }
 
 /** ns with 3 significant digits: `4.21`, `42.1`, `421`, `4,210`. */
@@ -181,6 +184,49 @@ export function renderMarkdown(r: BenchResults): string {
       }
     }
     out.push("");
+  }
+
+  if (r.threads.length > 0) {
+    out.push(
+      "### workers: one shared heap or pool, many workers at once",
+      "",
+      `One operation: ${r.operations.workers}. Every worker runs the same churn on its own stream at the same time; ` +
+        "M ops/s counts all workers' operations over the wall time of a round (median of the samples). " +
+        "speedup: over the same allocator with one worker; vs unshared: over an unshared heap (plain ArrayBuffer) in one worker.",
+      "",
+    );
+    out.push(
+      row([
+        "allocator",
+        "workers",
+        "M ops/s",
+        "ns/op (wall / all ops)",
+        "min .. max",
+        "speedup",
+        "vs unshared",
+        "samples x ops",
+      ]),
+    );
+    out.push(row(["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]));
+    for (const c of r.threads) {
+      out.push(
+        row([
+          c.allocator,
+          String(c.workers),
+          formatOps(c.opsPerSec),
+          formatNs(c.nsPerOp.median),
+          `${formatNs(c.nsPerOp.min)} .. ${formatNs(c.nsPerOp.max)}`,
+          formatRatio(c.speedup ?? 0),
+          formatRatio(c.vsUnshared ?? 0),
+          `${c.samples} x ${c.opsPerSample.toLocaleString("en-US")}`,
+        ]),
+      );
+    }
+    out.push(
+      "",
+      `This machine has ${meta.cpus} logical CPUs: more workers than CPUs share them, so throughput cannot rise past ${meta.cpus} workers.`,
+      "",
+    );
   }
 
   out.push("### Notes", "");

@@ -60,6 +60,7 @@ describe("bench --quick", () => {
       "nodes",
       "query",
       "request",
+      "workers",
     ]);
   });
 
@@ -129,6 +130,29 @@ describe("bench --quick", () => {
     expect(stdout).toContain("### ns per operation");
     const progress = stderr.split("\n").filter((l) => /^\[[\w-]+ +\d+\/\d+\]/.test(l));
     expect(progress).toHaveLength(results.cells.length);
+  });
+
+  it("measures the workers section: unshared heaps, one shared heap and one SGI pool with 1, 2 and 4 workers", () => {
+    expect(results.threads.map((c) => `${c.kind} x${c.workers}`)).toEqual([
+      "heap x1",
+      "heap x2",
+      "shared x1",
+      "shared x2",
+      "shared x4",
+      "sgi x1",
+      "sgi x2",
+      "sgi x4",
+    ]);
+    for (const c of results.threads) {
+      expect(c.opsPerSec).toBeGreaterThan(0);
+      expect(c.nsPerOp.max).toBeGreaterThanOrEqual(c.nsPerOp.median);
+      expect(c.samples).toBeGreaterThanOrEqual(10);
+      expect(c.opsPerSample).toBe(c.workers * results.threads[0].opsPerSample);
+      expect(c.speedup).toBeGreaterThan(0);
+    }
+    const md = readFileSync(join(out, "latest.md"), "utf8");
+    expect(md).toContain("### workers: one shared heap or pool, many workers at once");
+    expect(stderr.split("\n").filter((l) => l.startsWith("[workers]"))).toHaveLength(8);
   });
 
   it("writes an SVG chart with a bar per measured cell", () => {
