@@ -94,6 +94,10 @@ import { MallocAlloc } from "./malloc-alloc.js";
 /** Bytes of size class `cls` (free list index). */
 const classBytes = (cls: number) => (cls + 1) << ALIGN_BITS;
 
+/** {@link DefaultAlloc.exclusive}'s checks: the pointer is not a pooled object / is a live one. */
+const NOT_POOLED = 0;
+const LIVE = 1;
+
 /** The options' key under which {@link DefaultAlloc.attach} hands the constructor an existing control struct. */
 const ATTACH = Symbol("attach");
 
@@ -288,7 +292,7 @@ export class DefaultAlloc implements Allocator {
       this.badPointer("deallocate", ptr, n, "is not an 8-aligned offset inside the arena");
     }
     if (n > MAX_BYTES) {
-      if (this.checking) this.exclusive(() => this.assertNotPooled("deallocate", ptr, n));
+      if (this.checking) this.exclusive(NOT_POOLED, "deallocate", ptr, n);
       try {
         this.heap.free(ptr);
       } catch (err) {
@@ -318,7 +322,7 @@ export class DefaultAlloc implements Allocator {
     }
     const heap = this.heap;
     if (oldSize > MAX_BYTES && newSize > MAX_BYTES) {
-      if (this.checking) this.exclusive(() => this.assertNotPooled("reallocate", ptr, oldSize));
+      if (this.checking) this.exclusive(NOT_POOLED, "reallocate", ptr, oldSize);
       try {
         return heap.realloc(ptr, newSize);
       } catch (err) {
@@ -327,14 +331,14 @@ export class DefaultAlloc implements Allocator {
     }
     // Validate ptr first, so that a bad one changes nothing.
     if (oldSize > MAX_BYTES) {
-      if (this.checking) this.exclusive(() => this.assertNotPooled("reallocate", ptr, oldSize));
+      if (this.checking) this.exclusive(NOT_POOLED, "reallocate", ptr, oldSize);
       try {
         heap.usableSize(ptr);
       } catch (err) {
         rethrow(err, "DefaultAlloc.reallocate()");
       }
     } else if (this.checking) {
-      this.exclusive(() => this.assertLive("reallocate", ptr, oldSize));
+      this.exclusive(LIVE, "reallocate", ptr, oldSize);
     }
     if (((oldSize + ALIGN_MASK) & ~ALIGN_MASK) === ((newSize + ALIGN_MASK) & ~ALIGN_MASK)) {
       return ptr;
@@ -441,10 +445,21 @@ export class DefaultAlloc implements Allocator {
     this.push(ptr, n);
   }
 
-  /** @internal Runs `fn`, which reads pool memory outside a free-list operation (checking mode). */
-  protected exclusive<T>(fn: () => T): T {
+  /**
+   * @internal Checking mode: a check that reads pool memory outside a
+   * free-list operation (`what`: {@link NOT_POOLED} or {@link LIVE}), with
+   * the views refreshed (and, in LockedDefaultAlloc, under the lock). No
+   * closure: a function that makes one pays for its context on every call.
+   */
+  protected exclusive(what: number, fn: string, ptr: Ptr, n: number): void {
     this.heap.refresh();
-    return fn();
+    this.runCheck(what, fn, ptr, n);
+  }
+
+  /** @internal The check {@link DefaultAlloc.exclusive} runs. */
+  protected runCheck(what: number, fn: string, ptr: Ptr, n: number): void {
+    if (what === NOT_POOLED) this.assertNotPooled(fn, ptr, n);
+    else this.assertLive(fn, ptr, n);
   }
 
   /**
@@ -840,11 +855,11 @@ class LockedDefaultAlloc extends DefaultAlloc {
     }
   }
 
-  protected override exclusive<T>(fn: () => T): T {
+  protected override exclusive(what: number, fn: string, ptr: Ptr, n: number): void {
     this.lock();
     try {
       this.heap.refresh(); // the chunk records of other workers' chunks
-      return fn();
+      this.runCheck(what, fn, ptr, n);
     } finally {
       this.unlock();
     }
