@@ -175,7 +175,12 @@ export class Heap {
   /** Where the control struct starts in the buffer; 0 unless the heap is in a WebAssembly memory above `base`. */
   readonly base: number;
 
-  /** Byte view over the whole buffer; always current, also after growth. */
+  /**
+   * Byte view over the whole buffer. On an unshared heap always current,
+   * also after growth; on a shared or WebAssembly heap it is replaced when
+   * the arena grows, and may lag behind another worker's growth until this
+   * handle takes the lock or calls {@link Heap.refresh}.
+   */
   u8!: Uint8Array;
   /** Signed byte view over the whole buffer. */
   i8!: Int8Array;
@@ -626,11 +631,10 @@ export class Heap {
    * count the cached blocks. Does nothing on an unshared heap.
    */
   releaseCache(): void {
-    const bins = this.bins;
-    if (bins === null) return;
-    for (let bin = 0; bin < CACHE_BINS; bin++) {
-      if (this.counts[bin] !== 0) this.drain(bin, this.counts[bin]);
-    }
+    if (this.bins === null) return;
+    this.lock();
+    this.flushCache();
+    this.unlock();
   }
 
   // ---------------------------------------------------------------------
@@ -706,14 +710,18 @@ export class Heap {
     const b = this.take(need);
     if (b !== 0) {
       const bins = this.bins as Int32Array;
-      const batch = cacheLimit(need) >>> 1;
+      // Half a list, but never more than 1/16 of the free memory: a cache
+      // must not starve the other workers (whose caches only they give back).
+      const ctl = this.ctl;
+      const free = ctl[CTL_SIZE] - CONTROL_SIZE - END_SIZE - ctl[CTL_USED];
+      const batch = Math.min(cacheLimit(need) >>> 1, (free / (need << 4)) | 0);
       // The list is built in address order, so that the blocks next to the
       // one returned are used first: the far end of the batch, next to what
       // another worker may take in its own refill, stays cold (no false
       // sharing of cache lines between workers' hot blocks).
       let last = 0;
       for (let n = 1; n < batch; n++) {
-        const extra = this.take(need, false);
+        const extra = this.take(need, false); // from free memory only: no growth for the cache
         if (extra === 0) break;
         const i32 = this.i32; // take may have grown the arena and replaced the views
         const w = extra >> 2;
@@ -1096,14 +1104,15 @@ export class Heap {
   }
 
   /** Takes a free block of at least `need` bytes, growing the arena if needed; 0 if none. */
-  private take(need: number, flush = true): number {
+  private take(need: number, forCaller = true): number {
     let b = this.search(need);
     if (b === 0) {
+      if (!forCaller) return 0; // a cache refill's extra blocks never grow the arena
       // A WebAssembly memory grown by the module leaves detached views, through which search found nothing.
       if (this.lagging && this.refresh()) b = this.search(need);
       if (b === 0 && !this.grow(need)) {
         // Out of memory: a shared heap first gives this handle's cache back (under the lock it holds).
-        if (!flush || !this.flushCache()) return 0;
+        if (!this.flushCache()) return 0;
       }
       if (b === 0) b = this.search(need);
       if (b === 0) return 0;

@@ -76,15 +76,35 @@ describe("a shared heap in one thread", () => {
 
   it("gives its cache back before it fails a malloc for want of memory", () => {
     const heap = Heap.create({ shared: true, initialSize: 8 * KiB, maxSize: 8 * KiB });
-    const p = heap.malloc(96); // fills the cache with most of the arena
-    expect(heap.stats().cached).toBeGreaterThan(4 * KiB);
+    const ptrs: number[] = [];
+    for (let p = heap.malloc(96); p !== 0; p = heap.malloc(96)) ptrs.push(p);
+    for (const p of ptrs) heap.free(p); // all into this handle's cache
+    expect(heap.stats().cached).toBeGreaterThan(4 * KiB); // nearly the whole arena
     const q = heap.malloc(320);
     expect(q).not.toBe(0);
-    // The 96-byte blocks went back; what the cache holds now is the new size's refill.
-    expect(heap.stats().cached % block(320)).toBe(0);
+    expect(heap.stats().cached).toBeLessThan(1 * KiB);
     heap.free(q);
-    heap.free(p);
     heap.check();
+  });
+
+  it("fills a cache list from free memory only, and with at most 1/16 of it", () => {
+    const heap = Heap.create({ shared: true, initialSize: 64 * KiB, maxSize: 1 * MiB });
+    const free = heap.stats().free;
+    const p = heap.malloc(1000);
+    expect(heap.size).toBe(64 * KiB); // no growth for the cache
+    expect(heap.stats().cached).toBeGreaterThan(0);
+    expect(heap.stats().cached).toBeLessThanOrEqual(free / 16);
+    heap.free(p);
+    heap.releaseCache();
+    const big = heap.malloc(heap.stats().largestFree); // all that is left
+    expect(big).not.toBe(0);
+    const q = heap.malloc(1000);
+    expect(q).not.toBe(0);
+    expect(heap.size).toBeGreaterThan(64 * KiB); // grown for the caller
+    heap.free(q);
+    heap.free(big);
+    heap.releaseCache();
+    expect(heap.used).toBe(0);
   });
 
   it("serves blocks above the cache's sizes under the lock, at once", () => {
@@ -214,6 +234,31 @@ describe("many workers on one shared heap", () => {
     heap.free(keep);
     heap.releaseCache();
     expect(heap.stats()).toMatchObject({ used: 0, allocations: 0 });
+  });
+
+  it("a worker terminated between two calls while others churn leaves the heap usable, its cache the only loss", async () => {
+    const heap = Heap.create({ shared: true, initialSize: 256 * KiB, maxSize: 64 * MiB });
+    const start = heap.used;
+    const stop = new SharedArrayBuffer(4);
+    const victim = spawn("victim", { buffer: heap.buffer, stop });
+    const boxes = Array.from({ length: 2 }, () => Mailbox.create());
+    const done = new SharedArrayBuffer(4);
+    await result(victim); // "running"
+    const churners = boxes.map((_, id) =>
+      spawn("churn", { buffer: heap.buffer, id, ops: 50_000, seed: 77 + id, boxes, done }),
+    );
+    Atomics.store(new Int32Array(stop), 0, 1);
+    const { live, cached } = await result<{ live: number[]; cached: number }>(victim);
+    await victim.terminate(); // the others are still churning
+    for (const p of live) heap.free(p); // what it held can be freed by another worker
+    const reports = await Promise.all(churners.map((w) => result<{ failure: string }>(w)));
+    await Promise.all(churners.map((w) => w.terminate()));
+    for (const r of reports) expect(r.failure).toBe("");
+    heap.check();
+    heap.releaseCache();
+    // Exactly the dead worker's cache is lost, and it is bounded.
+    expect(heap.used - start).toBe(cached);
+    expect(cached).toBeLessThanOrEqual(129 * 16 * KiB);
   });
 
   it("a worker terminated while holding no lock leaves the heap usable", async () => {
