@@ -1,10 +1,17 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { Heap } from "@mmgr/heap";
+import { BLOCK_HDR_SIZE, Heap } from "@mmgr/heap";
 import { describe, expect, it } from "vitest";
 import { DefaultAlloc, NFREELISTS } from "../src/index.js";
-import { CHUNK_END, CHUNK_NEXT, CHUNK_START, POOL_CHUNKS, POOL_LOCK } from "../src/layout.js";
+import {
+  CHUNK_END,
+  CHUNK_NEXT,
+  CHUNK_START,
+  POOL_CHUNKS,
+  POOL_LOCK,
+  POOL_SIZE,
+} from "../src/layout.js";
 import { KiB, lists } from "./helpers.js";
 import type { ChurnReport } from "./workers/churn.js";
 import { Mailbox } from "./workers/mailbox.js";
@@ -77,6 +84,7 @@ async function churn(heap: Heap, pool: DefaultAlloc, n: number, ops: number) {
 describe("a threads pool shared by many workers", () => {
   it("4 workers doing 100,000 random calls each on a growable shared heap never overlap, and every byte the pool carved is accounted for", async () => {
     const heap = Heap.create({ shared: true, initialSize: 64 * KiB, maxSize: 64 * MiB });
+    const startUsed = heap.used;
     const pool = new DefaultAlloc(heap, { threads: true });
     const keep = pool.allocate(40); // live from the start to the end
     heap.u8.fill(0xee, keep, keep + 40);
@@ -102,6 +110,13 @@ describe("a threads pool shared by many workers", () => {
     expect(freeBytes(freeListLengths) + bytesLeft).toBe(heapSize);
     pool.check();
     expect(Atomics.load(heap.i32, (pool.offset >> 2) + POOL_LOCK)).toBe(0);
+    // The heap holds the control struct and the chunks, nothing else: every
+    // object above 128 bytes went back, and each handle's cache was given back.
+    heap.releaseCache();
+    const { used, allocations } = heap.stats();
+    const chunks = allocations - 1;
+    expect(chunks).toBeGreaterThan(0);
+    expect(used - startUsed).toBe(POOL_SIZE + BLOCK_HDR_SIZE + heapSize + chunks * BLOCK_HDR_SIZE);
   });
 
   it("in checking mode, 4 workers leave every object recorded on its list, and the heap holds nothing but the pool", async () => {
