@@ -192,7 +192,8 @@ export function renderMarkdown(r: BenchResults): string {
       "",
       `One operation: ${r.operations.workers}. Every worker runs the same churn on its own stream at the same time; ` +
         "M ops/s counts all workers' operations over the wall time of a round (median of the samples). " +
-        "speedup: over the same allocator with one worker; vs unshared: over an unshared heap (plain ArrayBuffer) in one worker.",
+        "speedup: over the same allocator with one worker; vs unshared: over an unshared heap (plain ArrayBuffer) in one worker. " +
+        "A full run measures every configuration three times, interleaved, and shows its median run (runs: all of them, in order).",
       "",
     );
     out.push(
@@ -204,10 +205,11 @@ export function renderMarkdown(r: BenchResults): string {
         "min .. max",
         "speedup",
         "vs unshared",
+        "runs, M ops/s",
         "samples x ops",
       ]),
     );
-    out.push(row(["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]));
+    out.push(row(["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]));
     for (const c of r.threads) {
       out.push(
         row([
@@ -218,6 +220,7 @@ export function renderMarkdown(r: BenchResults): string {
           `${formatNs(c.nsPerOp.min)} .. ${formatNs(c.nsPerOp.max)}`,
           formatRatio(c.speedup ?? 0),
           formatRatio(c.vsUnshared ?? 0),
+          (c.runs ?? [c.opsPerSec]).map(formatOps).join(" / "),
           `${c.samples} x ${c.opsPerSample.toLocaleString("en-US")}`,
         ]),
       );

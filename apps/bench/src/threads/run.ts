@@ -37,6 +37,8 @@ export interface ThreadCell {
   opsPerSample: number;
   /** Timed samples. */
   samples: number;
+  /** Operations per second of each run of this configuration (the full run makes three, interleaved; the cell is the median one). */
+  runs?: number[];
   /** Throughput over the same allocator's with one worker. */
   speedup?: number;
   /** Throughput over the unshared heap's in one worker. */
@@ -139,15 +141,27 @@ export async function runThreads(
     ["sgi", 2],
     ["sgi", 4],
   ];
-  const cells: ThreadCell[] = [];
-  for (const [kind, n] of plan) {
-    const t0 = performance.now();
-    const cell = await measure(kind, n, batches, seed, timing);
-    cells.push(cell);
-    progress(
-      `[workers] ${cells.length}/${plan.length} ${cell.allocator} x ${n}: ${(cell.opsPerSec / 1e6).toFixed(1)} M ops/s, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-    );
+  // Runs of one configuration minutes apart differ more on a shared 2-CPU
+  // machine than samples within a run: the full run measures the plan
+  // three times over, interleaved, and keeps each configuration's median run.
+  const reps = quick ? 1 : 3;
+  const runs: ThreadCell[][] = plan.map(() => []);
+  for (let rep = 0; rep < reps; rep++) {
+    for (let i = 0; i < plan.length; i++) {
+      const [kind, n] = plan[i];
+      const t0 = performance.now();
+      const cell = await measure(kind, n, batches, seed, timing);
+      runs[i].push(cell);
+      progress(
+        `[workers] ${rep * plan.length + i + 1}/${reps * plan.length} ${cell.allocator} x ${n}: ${(cell.opsPerSec / 1e6).toFixed(1)} M ops/s, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
+    }
   }
+  const cells = runs.map((r) => {
+    const sorted = [...r].sort((a, b) => a.opsPerSec - b.opsPerSec);
+    const mid = sorted[(sorted.length - 1) >> 1];
+    return { ...mid, runs: r.map((c) => c.opsPerSec) };
+  });
   const unshared = cells.find((c) => c.kind === "heap" && c.workers === 1)?.opsPerSec ?? 0;
   for (const c of cells) {
     const one = cells.find((x) => x.kind === c.kind && x.workers === 1)?.opsPerSec ?? 0;

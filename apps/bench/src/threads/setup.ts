@@ -25,6 +25,8 @@ export interface WorkerSetup {
 
 /** Objects per batch. */
 export const BATCH = 64;
+/** Batches of sizes and orders in a worker's stream, cycled through. */
+export const STREAM = 256;
 /** Object sizes: uniform 8..128 bytes, what the SGI pool serves itself and the heap's caches hold. */
 export const MIN_SIZE = 8;
 export const MAX_SIZE = 128;

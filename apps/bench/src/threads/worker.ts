@@ -6,7 +6,8 @@
  *
  * A round is `batches` batches: allocate BATCH objects of the stream's
  * sizes, write the worker's id into the first word of each, then check
- * that word and free them in the stream's shuffled order. The stream is
+ * that word and free them in the stream's shuffled order; each batch has
+ * sizes and an order of its own (STREAM of them, cycled through). The stream is
  * made from the worker's seed before the first round, so a round does
  * nothing but allocator calls and the two words each object is checked by.
  *
@@ -17,7 +18,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { Heap } from "@mmgr/heap";
 import { DefaultAlloc } from "@mmgr/sgi-alloc";
 import { Rng } from "../rng.js";
-import { BATCH, MAX_SIZE, MIN_SIZE, type WorkerSetup } from "./setup.js";
+import { BATCH, MAX_SIZE, MIN_SIZE, STREAM, type WorkerSetup } from "./setup.js";
 
 interface Churn {
   malloc(n: number): number;
@@ -45,31 +46,38 @@ if (setup.kind === "heap") {
   }
 }
 
+// STREAM batches of sizes and free orders, cycled through: the lists a batch
+// uses, and how many blocks of each, change from one batch to the next.
 const rng = new Rng(setup.seed, `workers/${setup.id}`);
-const sizes = new Int32Array(BATCH);
-const order = new Int32Array(BATCH);
-for (let i = 0; i < BATCH; i++) {
-  sizes[i] = rng.int(MIN_SIZE, MAX_SIZE);
-  order[i] = i;
+const sizes = new Int32Array(BATCH * STREAM);
+const order = new Int32Array(BATCH * STREAM);
+for (let s = 0; s < STREAM; s++) {
+  for (let i = 0; i < BATCH; i++) {
+    sizes[s * BATCH + i] = rng.int(MIN_SIZE, MAX_SIZE);
+    order[s * BATCH + i] = i;
+  }
+  rng.shuffle(order, s * BATCH, BATCH);
 }
-rng.shuffle(order, 0, BATCH);
 const ptrs = new Int32Array(BATCH);
+let next = 0;
 
 /** One round; returns how many objects read back another id (0 unless the allocator is broken). */
 function round(): number {
   let bad = 0;
   const id = setup.id;
   for (let b = 0; b < setup.batches; b++) {
+    const at = next * BATCH;
+    next = next + 1 === STREAM ? 0 : next + 1;
     for (let i = 0; i < BATCH; i++) {
-      const p = churn.malloc(sizes[i]);
+      const p = churn.malloc(sizes[at + i]);
       heap.i32[p >> 2] = id;
       ptrs[i] = p;
     }
     for (let k = 0; k < BATCH; k++) {
-      const i = order[k];
+      const i = order[at + k];
       const p = ptrs[i];
       if (heap.i32[p >> 2] !== id) bad++;
-      churn.free(p, sizes[i]);
+      churn.free(p, sizes[at + i]);
     }
   }
   return bad;
