@@ -247,6 +247,15 @@ export function requireLive(ctx: unknown, fn: string): TreeState {
   }
   const t = requireTree(fn);
   if (t.heap !== ctx.heap || ctx.heap.i32[(ctx.node >> 2) + MCXT_SERIAL] !== ctx.serial) {
+    // The views may lag (a WebAssembly memory its module grew, a shared heap
+    // another worker grew): look again through fresh ones before refusing.
+    if (
+      t.heap === ctx.heap &&
+      ctx.heap.refresh() &&
+      ctx.heap.i32[(ctx.node >> 2) + MCXT_SERIAL] === ctx.serial
+    ) {
+      return t;
+    }
     throw new InvalidStateError(`${fn}(): memory context "${ctx.name}" has been deleted`);
   }
   return t;

@@ -39,4 +39,19 @@ describe("the context tree on a heap in a WebAssembly memory above base", () => 
     MemoryContextDelete(ctx);
     heap.check();
   });
+
+  it("keeps working after the module grows the memory itself, which detaches the heap's views", () => {
+    const memory = new Memory({ initial: 2, maximum: 64 });
+    const heap = MemoryContextInit(Heap.fromMemory(memory, { base: 1024 }));
+    const ctx = AllocSetContextCreate(TopMemoryContext!, "before", ALLOCSET_DEFAULT_SIZES);
+    const p = withMemoryContext(ctx, () => palloc(100));
+    memory.grow(1); // as a module's own memory.grow would
+    const q = withMemoryContext(ctx, () => palloc(100)); // no "has been deleted"
+    expect(q).not.toBe(0);
+    pfree(p);
+    pfree(q);
+    MemoryContextCheck(TopMemoryContext!);
+    MemoryContextDelete(ctx);
+    heap.check();
+  });
 });
