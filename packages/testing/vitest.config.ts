@@ -1,0 +1,3 @@
+import { mmgrProject } from "../../vitest.shared.js";
+
+export default mmgrProject("testing");
