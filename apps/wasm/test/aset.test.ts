@@ -12,48 +12,29 @@ import { ALLOCSET_DEFAULT_SIZES, ALLOCSET_SMALL_SIZES, AllocSet } from "@mmgr/as
 import { InvalidPointerError } from "@mmgr/heap";
 import { describe, expect, it } from "vitest";
 import {
+  expectComputableAcrossGrowth,
   expectIntact,
-  hex,
+  expectReversedAndHex,
+  expectSums,
   random,
   randomBytes,
-  randomDoubles,
-  randomInts,
   read,
   reversed,
   setup,
-  sumF64,
-  sumI32,
-  WASM_PAGE,
   withAllocator,
 } from "./setup.js";
 
 describe("AllocSet in a WebAssembly memory", () => {
   it("holds the module's input and output", async () => {
     const env = await setup();
-    const { heap, wasm, memory } = env;
+    const { heap } = env;
     const set = AllocSet.create(heap, "wasm", ALLOCSET_SMALL_SIZES);
+    const alloc = (size: number) => set.alloc(size);
     const next = random(11);
     for (const n of [1, 5, 64, 300]) {
-      const ints = randomInts(next, n);
-      const pi = set.alloc(n * 4);
-      heap.i32.set(ints, pi >> 2);
-      expect(wasm.sum_i32(pi, n)).toBe(sumI32(ints));
-
-      const doubles = randomDoubles(next, n);
-      const pd = set.alloc(n * 8);
-      heap.f64.set(doubles, pd >> 3);
-      expect(wasm.sum_f64(pd, n)).toBe(sumF64(doubles));
-
-      const bytes = randomBytes(next, n);
-      const src = set.alloc(n);
-      const dst = set.alloc(n);
-      const hx = set.alloc(2 * n);
-      heap.u8.set(bytes, src);
-      wasm.reverse_bytes(src, n, dst);
-      wasm.hex_encode(src, n, hx);
-      expect(read(memory, dst, n)).toEqual(reversed(bytes));
-      expect(new TextDecoder().decode(read(memory, hx, 2 * n))).toBe(hex(bytes));
-      for (const p of [pi, pd, src, dst, hx]) expect(AllocSet.contextOf(heap, p)).toBe(set.offset);
+      const [pi, pd] = expectSums(env, alloc, next, n);
+      const blocks = [pi, pd, ...expectReversedAndHex(env, alloc, next, n)];
+      for (const p of blocks) expect(AllocSet.contextOf(heap, p)).toBe(set.offset);
       set.free(pd);
     }
     set.check();
@@ -104,29 +85,10 @@ describe("AllocSet in a WebAssembly memory", () => {
 
   it("keeps its chunks computable across growth, by JS and by the module", async () => {
     const env = await setup(2);
-    const { heap, wasm, memory } = env;
+    const { heap } = env;
     const set = AllocSet.create(heap, "growing", ALLOCSET_DEFAULT_SIZES);
-    const next = random(13);
-    const early = randomInts(next, 100);
-    const pe = set.alloc(early.length * 4);
-    heap.i32.set(early, pe >> 2);
-
-    const old = memory.buffer;
-    const big = set.alloc(4 * WASM_PAGE); // a dedicated block: the heap grows the memory
-    expect(old.byteLength).toBe(0);
-    expect(heap.i32.buffer).toBe(memory.buffer);
-    const late = randomInts(next, WASM_PAGE);
-    heap.i32.set(late, big >> 2);
-    expect(wasm.sum_i32(pe, early.length)).toBe(sumI32(early));
-    expect(wasm.sum_i32(big, late.length)).toBe(sumI32(late));
-
-    // The module grows the memory; refresh() before the set is used again.
-    wasm.grow_memory(1);
-    heap.refresh();
-    const small = set.alloc(16);
-    heap.i32.set([1, 2, 3, 4], small >> 2);
-    expect(wasm.sum_i32(small, 4)).toBe(10);
-    expect(wasm.sum_i32(pe, early.length)).toBe(sumI32(early));
+    // 4 pages are a dedicated block: the heap grows the memory for it.
+    expectComputableAcrossGrowth(env, (size) => set.alloc(size), random(13), 100);
     set.check();
     set.reset();
     set.delete();

@@ -13,15 +13,14 @@ import { describe, expect, it } from "vitest";
 import { HEAP_BASE, heapAllocator, instantiateKernels } from "../src/kernels.js";
 import {
   expectIntact,
+  expectSums,
   hex,
   random,
   randomBytes,
-  randomDoubles,
   randomInts,
   read,
   reversed,
   setup,
-  sumF64,
   sumI32,
   WASM_PAGE,
 } from "./setup.js";
@@ -42,17 +41,10 @@ describe("Heap.fromMemory and the module", () => {
 
   it("sums i32s and f64s that JS allocated and wrote", async () => {
     const env = await setup();
-    const { heap, wasm } = env;
+    const { heap } = env;
     const next = random(1);
     for (const n of [0, 1, 7, 1000]) {
-      const ints = randomInts(next, n);
-      const pi = heap.malloc(n * 4);
-      heap.i32.set(ints, pi >> 2);
-      expect(wasm.sum_i32(pi, n)).toBe(sumI32(ints));
-      const doubles = randomDoubles(next, n);
-      const pd = heap.malloc(n * 8);
-      heap.f64.set(doubles, pd >> 3);
-      expect(wasm.sum_f64(pd, n)).toBe(sumF64(doubles));
+      const [pi, pd] = expectSums(env, (size) => heap.malloc(size), next, n);
       heap.free(pi);
       heap.free(pd);
     }

@@ -11,48 +11,29 @@
 import { NGX_DECLINED, NGX_OK, NgxPool } from "@mmgr/ngx-pool";
 import { describe, expect, it } from "vitest";
 import {
+  expectComputableAcrossGrowth,
   expectIntact,
-  hex,
+  expectReversedAndHex,
+  expectSums,
   random,
   randomBytes,
-  randomDoubles,
-  randomInts,
   read,
   reversed,
   setup,
-  sumF64,
-  sumI32,
-  WASM_PAGE,
   withAllocator,
 } from "./setup.js";
 
 describe("NgxPool in a WebAssembly memory", () => {
   it("holds the module's input and output, small and large", async () => {
     const env = await setup();
-    const { heap, wasm, memory } = env;
+    const { heap } = env;
     const pool = NgxPool.create(heap, 4096)!;
     const next = random(21);
     for (const n of [1, 9, 200, 2000]) {
       // 2000 i32s and f64s are above the pool's max: large allocations.
-      const ints = randomInts(next, n);
-      const pi = pool.palloc(n * 4);
-      heap.i32.set(ints, pi >> 2);
-      expect(wasm.sum_i32(pi, n)).toBe(sumI32(ints));
-
-      const doubles = randomDoubles(next, n);
-      const pd = pool.palloc(n * 8);
-      heap.f64.set(doubles, pd >> 3);
-      expect(wasm.sum_f64(pd, n)).toBe(sumF64(doubles));
-
-      const bytes = randomBytes(next, n);
-      const src = pool.pnalloc(n); // unaligned, as strings are
-      const dst = pool.pnalloc(n);
-      const hx = pool.pnalloc(2 * n);
-      heap.u8.set(bytes, src);
-      wasm.reverse_bytes(src, n, dst);
-      wasm.hex_encode(src, n, hx);
-      expect(read(memory, dst, n)).toEqual(reversed(bytes));
-      expect(new TextDecoder().decode(read(memory, hx, 2 * n))).toBe(hex(bytes));
+      expectSums(env, (size) => pool.palloc(size), next, n);
+      // Bytes from pnalloc: unaligned, as strings are.
+      expectReversedAndHex(env, (size) => pool.pnalloc(size), next, n);
     }
     expect(pool.largeList().length).toBeGreaterThan(0);
     pool.check();
@@ -100,28 +81,10 @@ describe("NgxPool in a WebAssembly memory", () => {
 
   it("keeps its allocations computable across growth, by JS and by the module", async () => {
     const env = await setup(2);
-    const { heap, wasm, memory } = env;
+    const { heap } = env;
     const pool = NgxPool.create(heap, 4096)!;
-    const next = random(23);
-    const early = randomInts(next, 200);
-    const pe = pool.palloc(early.length * 4);
-    heap.i32.set(early, pe >> 2);
-
-    const old = memory.buffer;
-    const big = pool.palloc(4 * WASM_PAGE); // large: the heap grows the memory
-    expect(old.byteLength).toBe(0);
-    expect(heap.i32.buffer).toBe(memory.buffer);
-    const late = randomInts(next, WASM_PAGE);
-    heap.i32.set(late, big >> 2);
-    expect(wasm.sum_i32(pe, early.length)).toBe(sumI32(early));
-    expect(wasm.sum_i32(big, late.length)).toBe(sumI32(late));
-
-    // The module grows the memory; refresh() before the pool is used again.
-    wasm.grow_memory(1);
-    heap.refresh();
-    const small = pool.palloc(16);
-    heap.i32.set([5, 6, 7, 8], small >> 2);
-    expect(wasm.sum_i32(small, 4)).toBe(26);
+    // 4 pages are a large allocation: the heap grows the memory for it.
+    expectComputableAcrossGrowth(env, (size) => pool.palloc(size), random(23), 200);
     pool.reset();
     expect(pool.largeList().every((p) => p === 0)).toBe(true);
     pool.destroy();

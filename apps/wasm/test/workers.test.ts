@@ -6,47 +6,28 @@
  *	  its blocks while the others do the same.
  *
  * The memory is posted to the workers in workerData (a shared memory can
- * be); they run test/workers/churn.ts on the TypeScript sources, through
- * test/workers/boot.mjs and the `@mmgr/source` condition.
+ * be); they run test/workers/churn.ts on the TypeScript sources, started
+ * by spawnWorker of @mmgr/testing.
  *
  *-------------------------------------------------------------------------
  */
 
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
-import { Heap } from "@mmgr/heap";
+import { nextMessage, spawnWorker } from "@mmgr/testing";
 import { describe, expect, it } from "vitest";
-import { HEAP_BASE, heapAllocator, instantiateKernels } from "../src/kernels.js";
-import { WASM_PAGE } from "./setup.js";
+import { HEAP_BASE } from "../src/kernels.js";
+import { expectIntact, setup, WASM_PAGE } from "./setup.js";
 import type { Job, Report } from "./workers/churn.js";
 
 const WORKERS = 4;
 
-/** Runs test/workers/churn.ts on the sources; resolves with its report once it has ended. */
-function churn(job: Job): Promise<Report> {
-  const worker = new Worker(fileURLToPath(new URL("./workers/boot.mjs", import.meta.url)), {
-    workerData: { ...job, script: new URL("./workers/churn.ts", import.meta.url).href },
-    execArgv: ["--conditions=@mmgr/source"],
-  });
-  return new Promise((resolve, reject) => {
-    let report: Report | undefined;
-    worker.on("message", (m: Report) => {
-      report = m;
-    });
-    worker.once("error", reject);
-    worker.once("exit", (code) => {
-      if (code === 0 && report !== undefined) resolve(report);
-      else reject(new Error(`worker exited with ${code}${report ? "" : " before reporting"}`));
-    });
-  });
-}
+/** Runs test/workers/churn.ts on the sources; resolves with its report. */
+const churn = (job: Job) =>
+  nextMessage<Report>(spawnWorker(new URL("./workers/churn.ts", import.meta.url), job));
 
 describe("a shared memory in many workers", () => {
   it(`${WORKERS} workers malloc, realloc, free and grow the memory at once, and leave the heap as they found it`, async () => {
-    const memory = new WebAssembly.Memory({ initial: 2, maximum: 1024, shared: true });
-    const heap = Heap.fromMemory(memory, { base: HEAP_BASE });
-    const wasm = await instantiateKernels(memory, heapAllocator(heap));
-    const below = new Uint8Array(memory.buffer, 0, HEAP_BASE).slice();
+    const env = await setup(2, 1024, true);
+    const { memory, heap, wasm } = env;
     const keep = heap.malloc(4 * 1000); // live across the whole run
     heap.i32.fill(7, keep >> 2, (keep >> 2) + 1000);
     const start = heap.used;
@@ -75,9 +56,8 @@ describe("a shared memory in many workers", () => {
     expect(heap.refresh()).toBe(true);
     expect(heap.u8.byteLength).toBe(memory.buffer.byteLength);
     expect(HEAP_BASE + heap.size).toBe(memory.buffer.byteLength);
-    heap.check();
+    expectIntact(env); // the bytes below the heap, and heap.check()
     expect(heap.used).toBe(start);
-    expect(new Uint8Array(memory.buffer, 0, HEAP_BASE)).toEqual(below);
     expect(wasm.sum_i32(keep, 1000)).toBe(7000);
 
     // The grown memory serves this thread too.

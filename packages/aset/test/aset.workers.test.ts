@@ -1,6 +1,5 @@
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
 import { Heap, InvalidStateError } from "@mmgr/heap";
+import { type Chunk, fillChunk, firstBadByte, nextMessage, spawnWorker } from "@mmgr/testing";
 import { describe, expect, it } from "vitest";
 import {
   ALLOC_BLOCKHDRSZ,
@@ -9,7 +8,6 @@ import {
   AllocSet,
   type AllocSetCounters,
 } from "../src/index.js";
-import { type Chunk, fill, firstBad } from "./workers/pattern.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -21,7 +19,7 @@ const sharedHeap = () => Heap.create({ shared: true, initialSize: 256 * KiB, max
 function alloc(set: AllocSet, size: number, seed: number): Chunk {
   const c = { ptr: set.alloc(size), size, seed };
   expect(c.ptr).not.toBe(0);
-  fill(set.heap.u8, c);
+  fillChunk(set.heap.u8, c);
   return c;
 }
 
@@ -40,24 +38,9 @@ interface Report {
   chunks: Chunk[];
 }
 
-/** Runs test/workers/hand-over.ts on the TypeScript sources; resolves with its report once it has ended. */
-function handOver(job: object): Promise<Report> {
-  const worker = new Worker(fileURLToPath(new URL("./workers/boot.mjs", import.meta.url)), {
-    workerData: { ...job, script: new URL("./workers/hand-over.ts", import.meta.url).href },
-    execArgv: ["--conditions=@mmgr/source"],
-  });
-  return new Promise((resolve, reject) => {
-    let report: Report | undefined;
-    worker.on("message", (m: Report) => {
-      report = m;
-    });
-    worker.once("error", reject);
-    worker.once("exit", (code) => {
-      if (code === 0 && report !== undefined) resolve(report);
-      else reject(new Error(`worker exited with ${code}${report ? "" : " before reporting"}`));
-    });
-  });
-}
+/** Runs test/workers/hand-over.ts on the TypeScript sources; resolves with its report. */
+const handOver = (job: object) =>
+  nextMessage<Report>(spawnWorker(new URL("./workers/hand-over.ts", import.meta.url), job));
 
 describe("AllocSet handed to a worker and back", () => {
   it("is used there through Heap.attach and AllocSet.attach, then again here", async () => {
@@ -89,7 +72,7 @@ describe("AllocSet handed to a worker and back", () => {
     expect(set.name).toBe("HandOver");
     heap.refresh();
     expect(heap.size).toBe(report.heapSize);
-    for (const c of report.chunks) expect(firstBad(heap.u8, c)).toBe(-1);
+    for (const c of report.chunks) expect(firstBadByte(heap.u8, c)).toBe(-1);
     set.check();
     heap.check();
 
@@ -97,11 +80,12 @@ describe("AllocSet handed to a worker and back", () => {
     const moved = report.chunks[3];
     const np = set.realloc(moved.ptr, 3000);
     expect(np).not.toBe(moved.ptr);
-    expect(firstBad(heap.u8, { ...moved, ptr: np })).toBe(-1);
+    expect(firstBadByte(heap.u8, { ...moved, ptr: np })).toBe(-1);
     set.free(report.chunks[0].ptr);
     set.free(report.chunks[report.chunks.length - 1].ptr); // a dedicated block
     const more = [alloc(set, 1500, 7), alloc(set, 50_000, 8)];
-    for (const c of [...report.chunks.slice(4, -1), ...more]) expect(firstBad(heap.u8, c)).toBe(-1);
+    for (const c of [...report.chunks.slice(4, -1), ...more])
+      expect(firstBadByte(heap.u8, c)).toBe(-1);
     set.check();
     heap.check();
 
@@ -134,7 +118,7 @@ describe("AllocSet between handles of one shared heap, in one thread", () => {
     expect(p.ptr).toBeGreaterThan(active.block);
     expect(p.ptr + p.size).toBeLessThanOrEqual(active.block + active.size);
     expect(a.u8.length).toBeGreaterThanOrEqual(p.ptr + p.size);
-    expect(firstBad(b.u8, p)).toBe(-1);
+    expect(firstBadByte(b.u8, p)).toBe(-1);
 
     // A freelist head: past c's views.
     const far = chunks.find((ch) => ch.ptr > size0)!;
@@ -142,7 +126,7 @@ describe("AllocSet between handles of one shared heap, in one thread", () => {
     expect(c.u8.length).toBe(size0);
     expect(sc.alloc(1000)).toBe(far.ptr);
     sb.check();
-    for (const ch of chunks) if (ch !== far) expect(firstBad(b.u8, ch)).toBe(-1);
+    for (const ch of chunks) if (ch !== far) expect(firstBadByte(b.u8, ch)).toBe(-1);
   });
 
   it("alloc links a dedicated block from the handle's cache under an active block past its views", () => {
@@ -182,7 +166,7 @@ describe("AllocSet between handles of one shared heap, in one thread", () => {
     expect(a.u8.length).toBe(size0);
     const there = AllocSet.attach(a, big.offset);
     expect(there.memAllocated).toBe(512 * KiB);
-    expect(firstBad(a.u8, p)).toBe(-1);
+    expect(firstBadByte(a.u8, p)).toBe(-1);
     there.free(p.ptr);
     there.check();
   });

@@ -1,5 +1,4 @@
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import { Mailbox, nextMessage, spawnWorker } from "@mmgr/testing";
 import { describe, expect, it } from "vitest";
 import {
   BLOCK_HDR_SIZE,
@@ -9,27 +8,14 @@ import {
   InvalidStateError,
   MIN_BLOCK_SIZE,
 } from "../src/index.js";
-import { Mailbox } from "./workers/mailbox.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const block = (n: number) => Math.max(MIN_BLOCK_SIZE, (n + BLOCK_HDR_SIZE + 7) & ~7);
 
-/** Runs a worker of test/workers on the TypeScript sources. */
-function spawn(name: string, data: object): Worker {
-  const script = new URL(`./workers/${name}.ts`, import.meta.url).href;
-  return new Worker(fileURLToPath(new URL("./workers/boot.mjs", import.meta.url)), {
-    workerData: { ...data, script },
-  });
-}
-
-function result<T>(worker: Worker): Promise<T> {
-  return new Promise((resolve, reject) => {
-    worker.once("message", resolve);
-    worker.once("error", reject);
-    worker.once("exit", (code) => reject(new Error(`worker exited with ${code} before reporting`)));
-  });
-}
+/** Runs test/workers/<name>.ts in a worker, on the TypeScript sources. */
+const spawn = (name: string, data: object) =>
+  spawnWorker(new URL(`./workers/${name}.ts`, import.meta.url), data);
 
 describe("a shared heap in one thread", () => {
   it("sits on a SharedArrayBuffer, growable unless its size is fixed", () => {
@@ -224,7 +210,7 @@ describe("many workers on one shared heap", () => {
     const workers = boxes.map((_, id) =>
       spawn("churn", { buffer: heap.buffer, id, ops: 100_000, seed: 0x9e3779b9 + id, boxes, done }),
     );
-    const reports = await Promise.all(workers.map((w) => result<{ failure: string }>(w)));
+    const reports = await Promise.all(workers.map((w) => nextMessage<{ failure: string }>(w)));
     await Promise.all(workers.map((w) => w.terminate()));
     for (const r of reports) expect(r.failure).toBe("");
     heap.refresh();
@@ -243,15 +229,15 @@ describe("many workers on one shared heap", () => {
     const victim = spawn("victim", { buffer: heap.buffer, stop });
     const boxes = Array.from({ length: 2 }, () => Mailbox.create());
     const done = new SharedArrayBuffer(4);
-    await result(victim); // "running"
+    await nextMessage(victim); // "running"
     const churners = boxes.map((_, id) =>
       spawn("churn", { buffer: heap.buffer, id, ops: 50_000, seed: 77 + id, boxes, done }),
     );
     Atomics.store(new Int32Array(stop), 0, 1);
-    const { live, cached } = await result<{ live: number[]; cached: number }>(victim);
+    const { live, cached } = await nextMessage<{ live: number[]; cached: number }>(victim);
     await victim.terminate(); // the others are still churning
     for (const p of live) heap.free(p); // what it held can be freed by another worker
-    const reports = await Promise.all(churners.map((w) => result<{ failure: string }>(w)));
+    const reports = await Promise.all(churners.map((w) => nextMessage<{ failure: string }>(w)));
     await Promise.all(churners.map((w) => w.terminate()));
     for (const r of reports) expect(r.failure).toBe("");
     heap.check();
@@ -264,7 +250,7 @@ describe("many workers on one shared heap", () => {
   it("a worker terminated while holding no lock leaves the heap usable", async () => {
     const heap = Heap.create({ shared: true, initialSize: 1 * MiB });
     const worker = spawn("idle", { buffer: heap.buffer });
-    const { kept } = await result<{ kept: number[] }>(worker);
+    const { kept } = await nextMessage<{ kept: number[] }>(worker);
     await worker.terminate();
     heap.check(); // its cached blocks are still used blocks, marked cached
     for (const p of kept) heap.free(p); // what it left allocated can be freed here

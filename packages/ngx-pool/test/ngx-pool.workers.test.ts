@@ -1,6 +1,5 @@
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
 import { Heap, InvalidStateError } from "@mmgr/heap";
+import { type Chunk, fillChunk, firstBadByte, nextMessage, spawnWorker } from "@mmgr/testing";
 import { describe, expect, it } from "vitest";
 import {
   CLEANUP_HANDLER,
@@ -11,7 +10,6 @@ import {
   POOL_EPOCH,
   SIZEOF_NGX_POOL_T,
 } from "../src/index.js";
-import { type Chunk, fill, firstBad } from "./workers/pattern.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -23,7 +21,7 @@ const sharedHeap = () => Heap.create({ shared: true, initialSize: 256 * KiB, max
 function palloc(pool: NgxPool, size: number, seed: number): Chunk {
   const c = { ptr: pool.palloc(size), size, seed };
   expect(c.ptr).not.toBe(0);
-  fill(pool.heap.u8, c);
+  fillChunk(pool.heap.u8, c);
   return c;
 }
 
@@ -44,24 +42,9 @@ interface Report {
   chunks: Chunk[];
 }
 
-/** Runs test/workers/hand-over.ts on the TypeScript sources; resolves with its report once it has ended. */
-function handOver(job: object): Promise<Report> {
-  const worker = new Worker(fileURLToPath(new URL("./workers/boot.mjs", import.meta.url)), {
-    workerData: { ...job, script: new URL("./workers/hand-over.ts", import.meta.url).href },
-    execArgv: ["--conditions=@mmgr/source"],
-  });
-  return new Promise((resolve, reject) => {
-    let report: Report | undefined;
-    worker.on("message", (m: Report) => {
-      report = m;
-    });
-    worker.once("error", reject);
-    worker.once("exit", (code) => {
-      if (code === 0 && report !== undefined) resolve(report);
-      else reject(new Error(`worker exited with ${code}${report ? "" : " before reporting"}`));
-    });
-  });
-}
+/** Runs test/workers/hand-over.ts on the TypeScript sources; resolves with its report. */
+const handOver = (job: object) =>
+  nextMessage<Report>(spawnWorker(new URL("./workers/hand-over.ts", import.meta.url), job));
 
 describe("NgxPool handed to a worker and back", () => {
   it("is used there through Heap.attach and NgxPool.attach, then again here", async () => {
@@ -75,7 +58,7 @@ describe("NgxPool handed to a worker and back", () => {
     expect(record.offset).toBe(pool.offset + SIZEOF_NGX_POOL_T);
     const mine = [1, 100, 1000, 3000, 10_000, 50_000].map((n, i) => palloc(pool, n, 100 + i));
     const text = { ptr: pool.pnalloc(13), size: 13, seed: 106 };
-    fill(heap.u8, text);
+    fillChunk(heap.u8, text);
     mine.push(text);
 
     const report = await handOver({
@@ -116,7 +99,7 @@ describe("NgxPool handed to a worker and back", () => {
     heap.refresh();
     expect(heap.size).toBe(report.heapSize);
     expect(heap.i32[(pool.offset >> 2) + POOL_EPOCH]).toBe(1);
-    for (const c of report.chunks) expect(firstBad(heap.u8, c)).toBe(-1);
+    for (const c of report.chunks) expect(firstBadByte(heap.u8, c)).toBe(-1);
     pool.check();
     heap.check();
 
@@ -124,7 +107,8 @@ describe("NgxPool handed to a worker and back", () => {
     const large = report.chunks[report.chunks.length - 1];
     expect(pool.pfree(large.ptr)).toBe(NGX_OK);
     const more = [palloc(pool, 500, 7), palloc(pool, 20_000, 8)];
-    for (const c of [...report.chunks.slice(0, -1), ...more]) expect(firstBad(heap.u8, c)).toBe(-1);
+    for (const c of [...report.chunks.slice(0, -1), ...more])
+      expect(firstBadByte(heap.u8, c)).toBe(-1);
     expect(pool.stats().cleanups).toBe(1);
     pool.check();
     heap.check();
@@ -157,9 +141,9 @@ describe("NgxPool between handles of one shared heap, in one thread", () => {
     expect(p.ptr).toBeGreaterThan(size0);
     expect(a.u8.length).toBeGreaterThanOrEqual(p.ptr + p.size);
     expect(blocks.some((blk) => p.ptr > blk && p.ptr + p.size <= blk + 4096)).toBe(true);
-    expect(firstBad(b.u8, p)).toBe(-1);
+    expect(firstBadByte(b.u8, p)).toBe(-1);
     pb.check();
-    for (const c of chunks) expect(firstBad(b.u8, c)).toBe(-1);
+    for (const c of chunks) expect(firstBadByte(b.u8, c)).toBe(-1);
   });
 
   it("runs a cleanup handler only through the heap handle that set it", () => {

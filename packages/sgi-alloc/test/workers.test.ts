@@ -1,7 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
 import { BLOCK_HDR_SIZE, Heap } from "@mmgr/heap";
+import { Mailbox, messages, nextMessage, spawnWorker } from "@mmgr/testing";
 import { describe, expect, it } from "vitest";
 import { DefaultAlloc, NFREELISTS } from "../src/index.js";
 import {
@@ -14,43 +13,14 @@ import {
 } from "../src/layout.js";
 import { KiB, lists } from "./helpers.js";
 import type { ChurnReport } from "./workers/churn.js";
-import { Mailbox } from "./workers/mailbox.js";
 
 const MiB = 1024 * KiB;
 /** The lock word's waiters bit (its sign bit). */
 const WAITERS = 1 << 31;
 
-/** Runs a worker of test/workers on the TypeScript sources, `@mmgr/heap` included. */
-function spawn(name: string, data: object): Worker {
-  const script = new URL(`./workers/${name}.ts`, import.meta.url).href;
-  return new Worker(fileURLToPath(new URL("./workers/boot.mjs", import.meta.url)), {
-    workerData: { ...data, script },
-    execArgv: ["--conditions=@mmgr/source"],
-  });
-}
-
-/** The worker's messages, in order, as promises. */
-function messages<T>(worker: Worker, count: number): Promise<T>[] {
-  const waiting: { resolve: (m: T) => void; reject: (e: unknown) => void }[] = [];
-  const all = Array.from(
-    { length: count },
-    () =>
-      new Promise<T>((resolve, reject) => {
-        waiting.push({ resolve, reject });
-      }),
-  );
-  let next = 0;
-  worker.on("message", (m: T) => waiting[next++]?.resolve(m));
-  worker.once("error", (e) => {
-    for (const w of waiting.slice(next)) w.reject(e);
-  });
-  worker.once("exit", (code) => {
-    for (const w of waiting.slice(next)) {
-      w.reject(new Error(`worker exited with ${code} before reporting`));
-    }
-  });
-  return all;
-}
+/** Runs test/workers/<name>.ts in a worker, on the TypeScript sources, `@mmgr/heap` included. */
+const spawn = (name: string, data: object) =>
+  spawnWorker(new URL(`./workers/${name}.ts`, import.meta.url), data);
 
 /** Bytes on the free lists: every free object's class size. */
 function freeBytes(lengths: number[]): number {
@@ -75,7 +45,7 @@ async function churn(heap: Heap, pool: DefaultAlloc, n: number, ops: number) {
     }),
   );
   try {
-    return await Promise.all(workers.map((w) => messages<ChurnReport>(w, 1)[0]));
+    return await Promise.all(workers.map((w) => nextMessage<ChurnReport>(w)));
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }

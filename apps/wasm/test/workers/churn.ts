@@ -20,6 +20,7 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import { BLOCK_HDR_SIZE, CACHE_MAX_BLOCK, Heap } from "@mmgr/heap";
+import { seededRandom } from "@mmgr/testing";
 import { heapAllocator, instantiateKernels } from "../../src/kernels.js";
 
 const KiB = 1024;
@@ -67,14 +68,7 @@ const report: Report = {
   bytesAtEnd: 0,
 };
 
-let seed = job.seed >>> 0;
-const rand = (n: number): number => {
-  // xorshift32: the same stream for a seed.
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) % n;
-};
+const rand = seededRandom(job.seed);
 
 function fail(message: string): void {
   if (report.failure === "") report.failure = `worker ${id}: ${message}`;

@@ -6,8 +6,8 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Heap } from "@mmgr/heap";
+import { type Chunk, fillChunk, firstBadByte } from "@mmgr/testing";
 import { AllocSet } from "../../src/index.js";
-import { type Chunk, fill, firstBad } from "./pattern.js";
 
 interface Job {
   buffer: SharedArrayBuffer;
@@ -19,14 +19,14 @@ const job = workerData as Job;
 const heap = Heap.attach(job.buffer);
 const set = AllocSet.attach(heap, job.offset);
 const sizeAtAttach = heap.size;
-const bad = job.chunks.filter((c) => firstBad(heap.u8, c) >= 0).map((c) => c.ptr);
+const bad = job.chunks.filter((c) => firstBadByte(heap.u8, c) >= 0).map((c) => c.ptr);
 
 /** Allocates `size` bytes from the set and writes the pattern of `seed` into them. */
 function alloc(size: number, seed: number): Chunk {
   const ptr = set.alloc(size);
   if (ptr === 0) throw new Error(`alloc(${size}) returned 0`);
   const c = { ptr, size, seed };
-  fill(heap.u8, c);
+  fillChunk(heap.u8, c);
   return c;
 }
 
@@ -35,7 +35,7 @@ const grown: Chunk[] = [];
 for (let i = 0; i < 500; i++) grown.push(alloc(600 + (i % 7) * 50, i));
 for (let i = 0; i < 4; i++) grown.push(alloc(30_000, 500 + i)); // dedicated blocks
 const peak = { heapSize: heap.size, blocks: set.blocks().length, memAllocated: set.memAllocated };
-const badGrown = grown.filter((c) => firstBad(heap.u8, c) >= 0).map((c) => c.ptr);
+const badGrown = grown.filter((c) => firstBadByte(heap.u8, c) >= 0).map((c) => c.ptr);
 for (let i = 0; i < grown.length; i += 3) set.free(grown[i].ptr);
 set.free(job.chunks[1].ptr); // one of the main thread's
 set.check();

@@ -5,8 +5,8 @@
  * freed there. Reports the first overlap it sees, or none.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { Mailbox, seededRandom } from "@mmgr/testing";
 import { Heap } from "../../src/index.js";
-import { Mailbox } from "./mailbox.js";
 
 interface Job {
   buffer: SharedArrayBuffer;
@@ -24,14 +24,7 @@ const heap = Heap.attach(job.buffer);
 const inbox = new Mailbox(job.boxes[job.id]);
 const outbox = new Mailbox(job.boxes[(job.id + 1) % job.boxes.length]);
 const done = new Int32Array(job.done);
-let seed = job.seed >>> 0;
-const rand = (n: number): number => {
-  // xorshift32: the same stream for a seed, no allocation.
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) % n;
-};
+const rand = seededRandom(job.seed);
 const tag = job.id + 1;
 const live: number[] = [];
 const sizes: number[] = [];

@@ -4,18 +4,13 @@
  * and sleeps until it is terminated: its cache is never given back.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { seededRandom } from "@mmgr/testing";
 import { Heap } from "../../src/index.js";
 
 const heap = Heap.attach(workerData.buffer as SharedArrayBuffer);
 const stop = new Int32Array(workerData.stop as SharedArrayBuffer);
 const live: number[] = [];
-let seed = 12345;
-const rand = (n: number): number => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) % n;
-};
+const rand = seededRandom(12345);
 let ops = 0;
 while (Atomics.load(stop, 0) === 0) {
   if (live.length === 0 || (rand(2) === 0 && live.length < 300)) {

@@ -7,8 +7,8 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Heap } from "@mmgr/heap";
+import { type Chunk, fillChunk, firstBadByte } from "@mmgr/testing";
 import { CLEANUP_HANDLER, NGX_OK, NgxPool } from "../../src/index.js";
-import { type Chunk, fill, firstBad } from "./pattern.js";
 
 interface Job {
   buffer: SharedArrayBuffer;
@@ -24,7 +24,7 @@ const job = workerData as Job;
 const heap = Heap.attach(job.buffer);
 const pool = NgxPool.attach(heap, job.offset);
 const sizeAtAttach = heap.size;
-const bad = job.chunks.filter((c) => firstBad(heap.u8, c) >= 0).map((c) => c.ptr);
+const bad = job.chunks.filter((c) => firstBadByte(heap.u8, c) >= 0).map((c) => c.ptr);
 const seen = {
   cleanups: pool.stats().cleanups,
   handlerWord: heap.i32[(job.record >> 2) + CLEANUP_HANDLER],
@@ -35,7 +35,7 @@ function palloc(size: number, seed: number): Chunk {
   const ptr = pool.palloc(size);
   if (ptr === 0) throw new Error(`palloc(${size}) returned 0`);
   const c = { ptr, size, seed };
-  fill(heap.u8, c);
+  fillChunk(heap.u8, c);
   return c;
 }
 
@@ -50,7 +50,9 @@ for (let i = 0; i < 300; i++) grown.push(palloc(2000, i));
 const larges: Chunk[] = [];
 for (let i = 0; i < 8; i++) larges.push(palloc(60_000, 300 + i));
 const peak = { heapSize: heap.size, blocks: pool.blocks().length, large: pool.stats().large };
-const badGrown = [...grown, ...larges].filter((c) => firstBad(heap.u8, c) >= 0).map((c) => c.ptr);
+const badGrown = [...grown, ...larges]
+  .filter((c) => firstBadByte(heap.u8, c) >= 0)
+  .map((c) => c.ptr);
 const pfreed = [job.large, ...larges.slice(0, 4).map((c) => c.ptr)].map((p) => pool.pfree(p));
 pool.check();
 heap.check();

@@ -7,8 +7,8 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Heap } from "@mmgr/heap";
+import { Mailbox, seededRandom } from "@mmgr/testing";
 import { DefaultAlloc } from "../../src/index.js";
-import { Mailbox } from "./mailbox.js";
 
 interface Job {
   buffer: SharedArrayBuffer;
@@ -45,14 +45,7 @@ const inbox = new Mailbox(job.boxes[job.id]);
 const outbox = new Mailbox(job.boxes[(job.id + 1) % job.boxes.length]);
 const sync = new Int32Array(job.sync);
 const workers = job.boxes.length;
-let seed = job.seed >>> 0;
-const rand = (n: number): number => {
-  // xorshift32: the same stream for a seed, no allocation.
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) % n;
-};
+const rand = seededRandom(job.seed);
 const tag = job.id + 1;
 const sender = ((job.id + job.boxes.length - 1) % job.boxes.length) + 1;
 const live: number[] = [];
