@@ -186,7 +186,7 @@ function handlersOf(
 ): Map<number, NgxPoolCleanupHandler> {
   const epoch = i32[(pool >> 2) + POOL_EPOCH];
   if (shared.epoch !== epoch) {
-    shared.handlers.clear();
+    if (shared.handlers.size !== 0) shared.handlers.clear();
     shared.epoch = epoch;
   }
   return shared.handlers;
@@ -639,7 +639,8 @@ export class NgxPool {
   reset(): void {
     this.liveWalk("reset");
     if (this.checking) this.check();
-    const errors = this.runCleanups();
+    const errors =
+      this.heap.i32[(this.offset >> 2) + POOL_CLEANUP] === 0 ? undefined : this.runCleanups();
     if (this.destroyed) {
       rethrow("reset", errors); // a handler destroyed it
       return;
@@ -651,7 +652,8 @@ export class NgxPool {
     const epoch = (i32[pw + POOL_EPOCH] + 1) | 0;
     i32[pw + POOL_EPOCH] = epoch;
     this.shared.epoch = epoch;
-    this.shared.handlers.clear(); // only stale entries can be left: the list is empty
+    // Only stale entries can be left (the list is empty); Map.clear allocates, so only when there are some.
+    if (this.shared.handlers.size !== 0) this.shared.handlers.clear();
     this.freeLarge();
     for (let p = pool; p !== 0; p = i32[(p >> 2) + D_NEXT]) {
       const w = p >> 2;
@@ -682,7 +684,8 @@ export class NgxPool {
   destroy(): void {
     this.liveWalk("destroy");
     if (this.checking) this.check();
-    const errors = this.runCleanups();
+    const errors =
+      this.heap.i32[(this.offset >> 2) + POOL_CLEANUP] === 0 ? undefined : this.runCleanups();
     if (this.destroyed) {
       rethrow("destroy", errors); // a handler destroyed it
       return;
