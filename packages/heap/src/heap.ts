@@ -117,6 +117,11 @@ function cacheLimit(bsize: number): number {
   return Math.min(255, Math.max(8, (CACHE_BIN_BYTES / bsize) | 0));
 }
 
+/** {@link cacheLimit} of each cache list, by block size / 8, looked up on every cached free. */
+const CACHE_LIMITS = Uint8Array.from({ length: CACHE_BINS }, (_, bin) =>
+  bin === 0 ? 0 : cacheLimit(bin << ALIGN_BITS),
+);
+
 function isMemory(x: unknown): x is MemoryLike {
   return (
     typeof x === "object" &&
@@ -753,7 +758,7 @@ export class Heap {
       // another worker carved past their end is seen only after a refresh.
       if (b + bsize > this.viewBytes && this.refresh()) i32 = this.i32;
       const bin = bsize >>> ALIGN_BITS;
-      const limit = cacheLimit(bsize);
+      const limit = CACHE_LIMITS[bin];
       if (this.counts[bin] >= limit) this.drain(bin, limit >>> 1);
       const w = b >> 2;
       i32[w + BLOCK_CHECK] = ~(this.tag ^ (b + BLOCK_HDR_SIZE));
