@@ -47,8 +47,9 @@ describe("a shared memory in many workers", () => {
       expect(r.large).toBeGreaterThan(0);
       expect(r.sums).toBeGreaterThan(0);
       expect(r.copies).toBeGreaterThan(0);
-      expect(r.bytesAtEnd).toBeGreaterThan(r.bytesAtStart);
     }
+    // The memory grew while workers ran (a worker that starts late may find it grown already).
+    expect(reports.some((r) => r.bytesAtEnd > r.bytesAtStart)).toBe(true);
     // Nothing here allocated while they ran: the workers grew the memory.
     expect(memory.buffer.byteLength).toBeGreaterThan(length);
     expect(memory.buffer.byteLength).toBe(Math.max(...reports.map((r) => r.bytesAtEnd)));
