@@ -471,12 +471,15 @@ export class Heap {
   /**
    * Bytes the views cover now: a pointer `p` of `n` bytes can be read
    * through them when `p + n <= heap.viewEnd`; otherwise `refresh()` first.
-   * Allocators on the heap check this in their fast paths; it is a plain
-   * number on shared memory (where reading a view's `length` in every call
-   * keeps workers from scaling on V8), the views' length otherwise (0 once a
-   * WebAssembly memory's growth has detached them).
+   * Allocators on the heap check this in their fast paths. On an unshared
+   * `ArrayBuffer` the views always cover the whole buffer, and it is
+   * {@link HEAP_MAX_SIZE}; on shared memory a plain number (reading a view's
+   * `length` in every call keeps workers from scaling on V8); in an
+   * unshared WebAssembly memory the views' length (0 once the memory's
+   * growth has detached them).
    */
   get viewEnd(): number {
+    if (!this.lagging) return HEAP_MAX_SIZE;
     return this.shared ? this.viewBytes : this.u8.length;
   }
 
