@@ -112,14 +112,9 @@ function checkSize(fn: string, key: string, value: number, max: number): void {
   }
 }
 
-/** Blocks a cache list of `bsize`-byte blocks holds: CACHE_BIN_BYTES' worth, from 8 to 255. */
-function cacheLimit(bsize: number): number {
-  return Math.min(255, Math.max(8, (CACHE_BIN_BYTES / bsize) | 0));
-}
-
-/** {@link cacheLimit} of each cache list, by block size / 8, looked up on every cached free. */
+/** Blocks each cache list holds, by block size / 8: CACHE_BIN_BYTES' worth, from 8 to 255. */
 const CACHE_LIMITS = Uint8Array.from({ length: CACHE_BINS }, (_, bin) =>
-  bin === 0 ? 0 : cacheLimit(bin << ALIGN_BITS),
+  bin === 0 ? 0 : Math.min(255, Math.max(8, (CACHE_BIN_BYTES / (bin << ALIGN_BITS)) | 0)),
 );
 
 function isMemory(x: unknown): x is MemoryLike {
@@ -143,8 +138,11 @@ function mapping(size: number): number {
   return (fls - FL_SHIFT + 1) * SL_COUNT + ((size >>> (fls - SL_BITS)) ^ SL_COUNT);
 }
 
-/** Whether this agent may block in `Atomics.wait` (not on a browser's main thread). */
-const CAN_WAIT = (() => {
+/**
+ * Whether this agent may block in `Atomics.wait` (not on a browser's main
+ * thread): locks on shared memory sleep where it may, and spin elsewhere.
+ */
+export const CAN_WAIT: boolean = (() => {
   if (typeof SharedArrayBuffer !== "function") return false;
   try {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
@@ -722,7 +720,7 @@ export class Heap {
       // must not starve the other workers (whose caches only they give back).
       const ctl = this.ctl;
       const free = ctl[CTL_SIZE] - CONTROL_SIZE - END_SIZE - ctl[CTL_USED];
-      const batch = Math.min(cacheLimit(need) >>> 1, (free / (need << 4)) | 0);
+      const batch = Math.min(CACHE_LIMITS[bin] >>> 1, (free / (need << 4)) | 0);
       // The list is built in address order, so that the blocks next to the
       // one returned are used first: the far end of the batch, next to what
       // another worker may take in its own refill, stays cold (no false
@@ -793,12 +791,12 @@ export class Heap {
   /** Gives `n` blocks of a cache list back to the heap under one lock. */
   private drain(bin: number, n: number): void {
     this.lock();
-    this.release_(bin, n);
+    this.releaseCached(bin, n);
     this.unlock();
   }
 
   /** Gives `n` blocks of a cache list back to the heap; the caller holds the lock. */
-  private release_(bin: number, n: number): void {
+  private releaseCached(bin: number, n: number): void {
     const bins = this.bins as Int32Array;
     const i32 = this.i32;
     let b = bins[bin];
@@ -819,7 +817,7 @@ export class Heap {
     let any = false;
     for (let bin = 0; bin < CACHE_BINS; bin++) {
       if (this.counts[bin] !== 0) {
-        this.release_(bin, this.counts[bin]);
+        this.releaseCached(bin, this.counts[bin]);
         any = true;
       }
     }

@@ -26,7 +26,7 @@ export {
   NotSupportedError,
   OutOfMemoryError,
 } from "./errors.js";
-export { Heap } from "./heap.js";
+export { CAN_WAIT, Heap } from "./heap.js";
 export {
   ALIGN,
   BLOCK_HDR_SIZE,

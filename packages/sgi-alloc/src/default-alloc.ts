@@ -46,6 +46,7 @@
  */
 
 import {
+  CAN_WAIT,
   formatValue,
   type Heap,
   HeapCorruptionError,
@@ -796,17 +797,6 @@ export class DefaultAlloc implements Allocator {
     );
   }
 }
-
-/** Whether this agent may block in `Atomics.wait` (not on a browser's main thread). */
-const CAN_WAIT = (() => {
-  if (typeof SharedArrayBuffer !== "function") return false;
-  try {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 /**
  * What the lock word holds while a handle of this agent (thread) has the
