@@ -1288,17 +1288,9 @@ export class AllocSet {
    * The views, refreshed, when memory of the set at `at` lies past them: a
    * block another worker's handle got while it held the set, and this
    * handle took the set back without attach or `heap.refresh()`.
-   * @throws HeapCorruptionError when the views were current: then the set's
-   *   bytes point outside the heap.
    */
   private unseen(at: number): Int32Array {
-    if (!this.heap.refresh()) {
-      throw new HeapCorruptionError(
-        `problem in alloc set ${this.name}: block or chunk ${at} lies past the end of the heap`,
-        at,
-      );
-    }
-    return this.heap.i32;
+    return this.heap.reach(at, `problem in alloc set ${this.name}: block or chunk ${at}`);
   }
 
   private gone(fn: string): never {

@@ -481,6 +481,24 @@ export class Heap {
     return this.shared ? this.viewBytes : this.u8.length;
   }
 
+  /**
+   * For allocators on the heap that meet an offset past {@link Heap.viewEnd}
+   * (a block another worker carved after this handle's views were made):
+   * the 32-bit view, refreshed.
+   * @param what names the offset in the error, e.g. `problem in alloc set X: chunk 4096`
+   * @throws HeapCorruptionError when the views were already current: then
+   *   the offset lies outside the heap, and whatever led there is damaged.
+   */
+  reach(offset: number, what: string): Int32Array {
+    if (!this.refresh()) {
+      throw new HeapCorruptionError(
+        `${what} lies past the end of the heap (${this.base + this.ctl[CTL_SIZE]})`,
+        offset,
+      );
+    }
+    return this.i32;
+  }
+
   /** The backing store: an `ArrayBuffer` (resizable unless the heap has a fixed size), a `SharedArrayBuffer`, or the WebAssembly memory's current buffer. */
   get buffer(): ArrayBuffer | SharedArrayBuffer {
     if (this.lagging) this.refresh();

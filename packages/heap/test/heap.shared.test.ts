@@ -4,6 +4,7 @@ import {
   BLOCK_HDR_SIZE,
   CACHE_MAX_BLOCK,
   Heap,
+  HeapCorruptionError,
   InvalidPointerError,
   InvalidStateError,
   MIN_BLOCK_SIZE,
@@ -160,6 +161,20 @@ describe("a shared heap in one thread", () => {
     other.u8.fill(3, x, x + 1000);
     expect(heap.bytes(x, 1000).every((b) => b === 3)).toBe(true);
     other.check();
+  });
+
+  it("reach() refreshes the views up to an offset another handle carved, and refuses one past the heap", () => {
+    const heap = Heap.create({ shared: true, initialSize: 64 * KiB, maxSize: 4 * MiB });
+    const other = Heap.attach(heap.buffer);
+    const big = heap.malloc(1 * MiB); // grows the arena past other's views
+    expect(big + 1 * MiB > other.viewEnd).toBe(true);
+    const i32 = other.reach(big, "block");
+    expect(i32.length * 4).toBeGreaterThanOrEqual(big + 1 * MiB);
+    expect(other.viewEnd).toBeGreaterThanOrEqual(big + 1 * MiB);
+    expect(() => other.reach(heap.end + 64, "a stray link")).toThrow(HeapCorruptionError);
+    expect(() => other.reach(heap.end + 64, "a stray link")).toThrow(
+      `a stray link lies past the end of the heap (${heap.end})`,
+    );
   });
 
   it("checking mode on a shared heap keeps no cache: a freed block goes back at once", () => {

@@ -1036,17 +1036,9 @@ export class NgxPool {
    * The views, refreshed, when block `p` of the pool lies past them: a
    * block another worker's handle got while it held the pool, and this
    * handle took the pool back without attach or `heap.refresh()`.
-   * @throws HeapCorruptionError when the views were current: then the
-   *   pool's block list points outside the heap.
    */
   private unseen(p: Ptr): Int32Array {
-    if (!this.heap.refresh()) {
-      throw new HeapCorruptionError(
-        `NgxPool: block ${p} lies past the end of the heap (pool at ${this.offset})`,
-        p,
-      );
-    }
-    return this.heap.i32;
+    return this.heap.reach(p, `NgxPool at ${this.offset}: block ${p}`);
   }
 
   private live(fn: string): void {
