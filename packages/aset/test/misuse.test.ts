@@ -114,9 +114,9 @@ describe.each(["free", "realloc", "getChunkSpace", "usableSize"] as const)(
       );
     });
 
-    it("throws for an unaligned pointer, one outside the heap, or not a number", () => {
+    it("throws for an unaligned pointer, one outside the heap or below its first chunk, or not a number", () => {
       const { heap, set, small } = setup();
-      for (const p of [small + 3, heap.size + 64, -8, 1.5, "64"]) {
+      for (const p of [small + 3, heap.size + 64, -8, 8, 16, 48, 1.5, "64"]) {
         rejects(
           heap,
           () => call(set, p as number),
