@@ -4,16 +4,17 @@
  *	  `pnpm bench`: compares every mmgr allocator, and what a user would
  *	  pick instead, on the workloads of issue 7.
  *
- * Runs each allocator's cells in a child process of its own (runner.ts),
- * with the same execArgv (so `--expose-gc`, `--import tsx` and a
- * `--conditions=@mmgr/source` carry over), shows their progress lines on
- * stderr as they come, then adds the ratios and writes latest.json,
+ * Runs each cell in a child process of its own (runner.ts; with `--quick`,
+ * one per allocator) with the same execArgv (so `--expose-gc`, `--import
+ * tsx` and a `--conditions=@mmgr/source` carry over), shows their progress
+ * lines on stderr as they come, then adds the ratios and writes latest.json,
  * latest.md and latest.svg, and prints the table on stdout.
  *
  * Usage: node --expose-gc --import tsx src/main.ts [--quick] [--out <dir>]
- *          [--only <id,id>] [--seed <n>]
+ *          [--only <id,id>] [--workloads <name,name>] [--seed <n>]
  *
- * `--only` names allocator ids, and `workers` for the workers section.
+ * `--only` names allocator ids, and `workers` for the workers section;
+ * `--workloads` names workloads (churn, query, ...), and `workers` too.
  *
  *-------------------------------------------------------------------------
  */
@@ -41,8 +42,12 @@ import { OPERATION, plan, type Variant } from "./workloads/index.js";
 const RUNNER = fileURLToPath(new URL("./runner.ts", import.meta.url));
 const DEFAULT_OUT = fileURLToPath(new URL("../results", import.meta.url));
 
-/** Runs one allocator's cells in a child process; a crash leaves error cells. */
-function runAllocator(
+/**
+ * Runs one allocator's cells: in one child process (`--quick`), or each
+ * cell in a child process of its own (the full run), so that no cell runs
+ * on JIT feedback another workload left. A crash leaves error cells.
+ */
+async function runAllocator(
   adapter: AdapterModule,
   variants: Variant[],
   quick: boolean,
@@ -50,6 +55,23 @@ function runAllocator(
 ): Promise<CellResult[]> {
   const args = [...process.execArgv, RUNNER, adapter.id, "--seed", String(seed)];
   if (quick) args.push("--quick");
+  if (quick) return runChild(adapter, variants, [...args, "--variants", keysOf(variants)]);
+  const cells: CellResult[] = [];
+  for (const v of variants)
+    cells.push(...(await runChild(adapter, [v], [...args, "--variants", v.key])));
+  return cells;
+}
+
+function keysOf(variants: Variant[]): string {
+  return variants.map((v) => v.key).join(",");
+}
+
+/** One runner process: the cells of `variants`, in their order. */
+function runChild(
+  adapter: AdapterModule,
+  variants: Variant[],
+  args: string[],
+): Promise<CellResult[]> {
   return new Promise((done) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
     let buffered = "";
@@ -93,6 +115,7 @@ async function main(): Promise<void> {
       quick: { type: "boolean", default: false },
       out: { type: "string" },
       only: { type: "string" },
+      workloads: { type: "string" },
       seed: { type: "string" },
     },
   });
@@ -101,10 +124,11 @@ async function main(): Promise<void> {
   const seed = values.seed === undefined ? DEFAULT_SEED : Number(values.seed);
   const only = values.only?.split(",");
   const adapters = only === undefined ? ADAPTERS : ADAPTERS.filter((a) => only.includes(a.id));
-  const variants = plan({ quick, seed });
+  const workloads = values.workloads?.split(",");
+  const variants = plan({ quick, seed }, workloads);
   const t0 = performance.now();
   process.stderr.write(
-    `mmgr bench${quick ? " --quick" : ""}: ${variants.length} workload variants x ${adapters.length} allocators, one process per allocator\n`,
+    `mmgr bench${quick ? " --quick" : ""}: ${variants.length} workload variants x ${adapters.length} allocators, one process per ${quick ? "allocator" : "cell"}\n`,
   );
 
   const byAdapter: CellResult[][] = [];
@@ -113,9 +137,10 @@ async function main(): Promise<void> {
   const cells: CellResult[] = [];
   for (let v = 0; v < variants.length; v++) for (const list of byAdapter) cells.push(list[v]);
   addRatios(cells, THING_ID, U8_ID);
-  // The workers section runs unless --only leaves it out (name it "workers" to keep it).
+  // The workers section runs unless --only or --workloads leaves it out (name it "workers" to keep it).
   const threads =
-    only === undefined || only.includes("workers")
+    (only === undefined || only.includes("workers")) &&
+    (workloads === undefined || workloads.includes("workers"))
       ? await runThreads(quick, seed, quick ? QUICK_TIMING : FULL_TIMING, (line) =>
           process.stderr.write(`${line}\n`),
         )

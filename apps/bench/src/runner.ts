@@ -1,15 +1,20 @@
 /*-------------------------------------------------------------------------
  *
  * runner.ts
- *	  The child process main.ts starts for each allocator: runs all of
- *	  that allocator's cells and prints each as a `CELL {json}` line on
- *	  stdout, with a progress line per cell on stderr.
+ *	  The child process main.ts starts for an allocator's cells: runs
+ *	  them and prints each as a `CELL {json}` line on stdout, with a
+ *	  progress line per cell on stderr.
  *
- * One process per allocator keeps the comparison fair: the workload loops
- * only ever see one adapter class (their call sites stay monomorphic),
- * and one allocator's garbage or JIT state cannot slow the next one down.
+ * A process of its own keeps the comparison fair: the workload loops only
+ * ever see one adapter class (their call sites stay monomorphic), and one
+ * allocator's garbage or JIT state cannot slow the next one down. The full
+ * run starts one per cell, as V8's feedback from one workload can change
+ * how it compiles the allocator for the next (up to 1.6x on a cell).
  *
- * Usage: node --expose-gc --import tsx src/runner.ts <allocator-id> [--quick] [--seed N]
+ * Usage: node --expose-gc --import tsx src/runner.ts <allocator-id> [--quick]
+ *          [--seed N] [--variants <key,key>]
+ *
+ * `--variants` names the cells to run by key (`churn/lifo/16`); all by default.
  *
  *-------------------------------------------------------------------------
  */
@@ -44,12 +49,18 @@ function progress(cell: CellResult, i: number, n: number, ms: number): string {
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { quick: { type: "boolean", default: false }, seed: { type: "string" } },
+    options: {
+      quick: { type: "boolean", default: false },
+      seed: { type: "string" },
+      variants: { type: "string" },
+    },
   });
   const adapter = adapterById(positionals[0] ?? "");
   const quick = values.quick ?? false;
   const seed = values.seed === undefined ? DEFAULT_SEED : Number(values.seed);
-  const variants = plan({ quick, seed });
+  const keys = values.variants?.split(",");
+  const all = plan({ quick, seed });
+  const variants = keys === undefined ? all : all.filter((v) => keys.includes(v.key));
   const factory = await adapter.load();
   const timing = quick ? QUICK_TIMING : FULL_TIMING;
   for (let i = 0; i < variants.length; i++) {
@@ -65,7 +76,7 @@ async function main(): Promise<void> {
           ? await runCell(adapter, factory, v, timing, quick)
           : emptyCell(v, adapter, "n/a", serves);
     }
-    process.stderr.write(`${progress(cell, i, variants.length, performance.now() - t0)}\n`);
+    process.stderr.write(`${progress(cell, all.indexOf(v), all.length, performance.now() - t0)}\n`);
     process.stdout.write(`${CELL_PREFIX}${JSON.stringify(cell)}\n`);
   }
   if (cleanupCounter.runs < 0) process.stderr.write("unreachable\n");

@@ -168,3 +168,36 @@ describe("bench --quick", () => {
     expect(open).toBe(close);
   });
 });
+
+describe("bench --quick --only --workloads", () => {
+  it("runs only the named allocators on the named workloads, without the workers section", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mmgr-bench-"));
+    try {
+      const child = await run(
+        process.execPath,
+        [
+          "--expose-gc",
+          "--conditions=@mmgr/source",
+          "--import",
+          "tsx",
+          "src/main.ts",
+          "--quick",
+          "--only",
+          "ngx,thing",
+          "--workloads",
+          "query,grow",
+          "--out",
+          dir,
+        ],
+        { cwd: APP, maxBuffer: 64 << 20 },
+      );
+      const partial = JSON.parse(readFileSync(join(dir, "latest.json"), "utf8")) as BenchResults;
+      const cells = partial.cells.map((c) => `${c.allocatorId} ${c.workload} ${c.status}`);
+      expect(cells).toEqual(["ngx query ok", "thing query ok", "ngx grow n/a", "thing grow ok"]);
+      expect(partial.threads).toEqual([]);
+      expect(child.stderr).not.toContain("[workers]");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

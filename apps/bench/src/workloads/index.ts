@@ -29,8 +29,8 @@ export const OPERATION: Record<Variant["workload"], string> = {
 };
 
 /** Every variant, in the order of the table. */
-export function plan(cfg: PlanConfig): Variant[] {
-  return [
+export function plan(cfg: PlanConfig, workloads?: readonly string[]): Variant[] {
+  const all = [
     ...churnVariants(cfg),
     ...queryVariants(cfg),
     ...requestVariants(cfg),
@@ -38,4 +38,5 @@ export function plan(cfg: PlanConfig): Variant[] {
     ...mixedVariants(cfg),
     ...growVariants(cfg),
   ];
+  return workloads === undefined ? all : all.filter((v) => workloads.includes(v.workload));
 }
