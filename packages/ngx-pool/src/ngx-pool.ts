@@ -497,10 +497,23 @@ export class NgxPool {
    * @throws InvalidSizeError when `size` is not an integer from 0 to the heap's MAX_ALLOC_SIZE.
    */
   palloc(size: number): Ptr {
-    this.live("palloc");
+    const i32 = this.heap.i32;
+    const pw = this.offset >> 2;
+    if (i32[pw + POOL_MAGIC] !== NGX_POOL_MAGIC || i32[pw + POOL_SERIAL] !== this.serial) {
+      this.gone("palloc");
+    }
     if (!isAllocSize(size)) this.badSize("palloc", size);
-    if (size <= this.heap.i32[(this.offset >> 2) + POOL_MAX]) return this.small(size, true);
-    return this.large(size);
+    if (size > i32[pw + POOL_MAX]) return this.large(size);
+    // ngx_palloc_small's first try, written for V8 to inline: the current
+    // block has room (and lies inside the views). Else the general path.
+    const p = i32[pw + POOL_CURRENT];
+    const w = p >> 2;
+    const m = (i32[w + D_LAST] + NGX_ALIGNMENT_MASK) & ~NGX_ALIGNMENT_MASK;
+    const end = i32[w + D_END];
+    // Also false when the block header lies past the views (undefined words).
+    if (!(m + size <= end && end <= this.heap.viewEnd)) return this.small(size, true);
+    i32[w + D_LAST] = m + size;
+    return m;
   }
 
   /**
@@ -639,12 +652,17 @@ export class NgxPool {
   reset(): void {
     this.liveWalk("reset");
     if (this.checking) this.check();
-    const errors =
-      this.heap.i32[(this.offset >> 2) + POOL_CLEANUP] === 0 ? undefined : this.runCleanups();
-    if (this.destroyed) {
-      rethrow("reset", errors); // a handler destroyed it
+    if (this.heap.i32[(this.offset >> 2) + POOL_CLEANUP] === 0) {
+      this.resetBlocks();
       return;
     }
+    const errors = this.runCleanups();
+    if (!this.destroyed) this.resetBlocks(); // else a handler destroyed it
+    rethrow("reset", errors);
+  }
+
+  /** ngx_reset_pool proper, once the cleanup list is empty. */
+  private resetBlocks(): void {
     const heap = this.heap;
     const pool = this.offset;
     const pw = pool >> 2;
@@ -654,7 +672,7 @@ export class NgxPool {
     this.shared.epoch = epoch;
     // Only stale entries can be left (the list is empty); Map.clear allocates, so only when there are some.
     if (this.shared.handlers.size !== 0) this.shared.handlers.clear();
-    this.freeLarge();
+    if (i32[pw + POOL_LARGE] !== 0) this.freeLarge();
     for (let p = pool; p !== 0; p = i32[(p >> 2) + D_NEXT]) {
       const w = p >> 2;
       if (this.checking) {
@@ -668,7 +686,6 @@ export class NgxPool {
     i32[pw + POOL_CHAIN] = 0;
     i32[pw + POOL_LARGE] = 0;
     i32[pw + POOL_CLEANUP] = 0;
-    rethrow("reset", errors);
   }
 
   /**
@@ -1045,8 +1062,12 @@ export class NgxPool {
     const i32 = this.heap.i32;
     const w = this.offset >> 2;
     if (i32[w + POOL_MAGIC] !== NGX_POOL_MAGIC || i32[w + POOL_SERIAL] !== this.serial) {
-      throw new InvalidStateError(`NgxPool.${fn}(): pool at ${this.offset} was destroyed`);
+      this.gone(fn);
     }
+  }
+
+  private gone(fn: string): never {
+    throw new InvalidStateError(`NgxPool.${fn}(): pool at ${this.offset} was destroyed`);
   }
 
   private badSize(fn: string, size: unknown): never {
