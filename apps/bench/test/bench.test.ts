@@ -17,14 +17,9 @@ import type { BenchResults } from "../src/report.js";
 const APP = fileURLToPath(new URL("..", import.meta.url));
 const run = promisify(execFile);
 
-let out = "";
-let stdout = "";
-let stderr = "";
-let results: BenchResults;
-
-beforeAll(async () => {
-  out = mkdtempSync(join(tmpdir(), "mmgr-bench-"));
-  const child = await run(
+/** `bench --quick` with `args`, in a child process, on the packages' sources. */
+function quickBench(args: string[]) {
+  return run(
     process.execPath,
     [
       "--expose-gc",
@@ -33,11 +28,20 @@ beforeAll(async () => {
       "tsx",
       "src/main.ts",
       "--quick",
-      "--out",
-      out,
+      ...args,
     ],
     { cwd: APP, maxBuffer: 64 << 20 },
   );
+}
+
+let out = "";
+let stdout = "";
+let stderr = "";
+let results: BenchResults;
+
+beforeAll(async () => {
+  out = mkdtempSync(join(tmpdir(), "mmgr-bench-"));
+  const child = await quickBench(["--out", out]);
   stdout = child.stdout;
   stderr = child.stderr;
   results = JSON.parse(readFileSync(join(out, "latest.json"), "utf8")) as BenchResults;
@@ -173,24 +177,14 @@ describe("bench --quick --only --workloads", () => {
   it("runs only the named allocators on the named workloads, without the workers section", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mmgr-bench-"));
     try {
-      const child = await run(
-        process.execPath,
-        [
-          "--expose-gc",
-          "--conditions=@mmgr/source",
-          "--import",
-          "tsx",
-          "src/main.ts",
-          "--quick",
-          "--only",
-          "ngx,thing",
-          "--workloads",
-          "query,grow",
-          "--out",
-          dir,
-        ],
-        { cwd: APP, maxBuffer: 64 << 20 },
-      );
+      const child = await quickBench([
+        "--only",
+        "ngx,thing",
+        "--workloads",
+        "query,grow",
+        "--out",
+        dir,
+      ]);
       const partial = JSON.parse(readFileSync(join(dir, "latest.json"), "utf8")) as BenchResults;
       const cells = partial.cells.map((c) => `${c.allocatorId} ${c.workload} ${c.status}`);
       expect(cells).toEqual(["ngx query ok", "thing query ok", "ngx grow n/a", "thing grow ok"]);
