@@ -153,11 +153,6 @@ export const ALLOCSET_START_SMALL_SIZES: AllocSetSizes = Object.freeze({
 
 const FREELIST_LAST = ALLOCSET_NUM_FREELISTS - 1;
 const WIPE_WORD = WIPE_BYTE * 0x01010101;
-/** The Int32Array word holding the isReset byte. */
-const CTX_IS_RESET_WORD = CTX_IS_RESET_BYTE >> 2;
-/** The isReset byte's bits within that word, in this platform's byte order. */
-const IS_RESET_MASK =
-  new Int32Array(new Uint8Array([0xff, 0, 0, 0]).buffer)[0] === 0xff ? 0xff : 0xff << 24;
 
 /**
  * aset.c: AllocSetFreeIndex. The freelist for a request of `size` bytes:
@@ -655,14 +650,13 @@ export class AllocSet {
       this.gone("alloc");
     }
     if (size >>> 0 !== size || size > MAX_ALLOC_SIZE) this.badSize("alloc", size);
-    // mcxt.c: MemoryContextAlloc clears isReset. Read through the word that
-    // holds it and written only when set: a byte store through the other view
-    // makes V8 reload every value it read from i32.
-    if ((i32[cw + CTX_IS_RESET_WORD] & IS_RESET_MASK) !== 0) this.clearIsReset();
+    // mcxt.c: MemoryContextAlloc clears isReset; written only when set, as a
+    // byte store through the other view makes V8 reload what it read from i32.
+    if (this.heap.u8[this.offset + CTX_IS_RESET_BYTE] !== 0) this.clearIsReset();
     if (this.checking || size > i32[cw + CTX_ALLOC_CHUNK_LIMIT]) return this.allocChunk(size);
     // AllocSetAlloc's common cases, written for V8 to inline: a freelist
     // chunk here, the next chunk of the active block in allocFromActive.
-    const fidx = size > 1 << ALLOC_MINBITS ? 32 - Math.clz32(size - 1) - ALLOC_MINBITS : 0;
+    const fidx = freeIndex(size);
     const slot = cw + CTX_FREELIST + (fidx << 1);
     const ptr = i32[slot] + ALLOC_CHUNKHDRSZ;
     if (ptr === ALLOC_CHUNKHDRSZ) return this.allocFromActive(size, fidx);
@@ -702,7 +696,7 @@ export class AllocSet {
     let i32 = this.heap.i32;
     const cw = this.offset >> 2;
     if (size > i32[cw + CTX_ALLOC_CHUNK_LIMIT]) return this.allocLarge(size);
-    const fidx = size > 1 << ALLOC_MINBITS ? 32 - Math.clz32(size - 1) - ALLOC_MINBITS : 0;
+    const fidx = freeIndex(size);
     const chdr = this.chunkHeaderSize;
     const slot = cw + CTX_FREELIST + (fidx << 1);
     const head = i32[slot];
