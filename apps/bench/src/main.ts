@@ -55,15 +55,17 @@ async function runAllocator(
 ): Promise<CellResult[]> {
   const args = [...process.execArgv, RUNNER, adapter.id, "--seed", String(seed)];
   if (quick) args.push("--quick");
-  if (quick) return runChild(adapter, variants, [...args, "--variants", keysOf(variants)]);
+  if (quick) {
+    return runChild(adapter, variants, [
+      ...args,
+      "--variants",
+      variants.map((v) => v.key).join(","),
+    ]);
+  }
   const cells: CellResult[] = [];
   for (const v of variants)
     cells.push(...(await runChild(adapter, [v], [...args, "--variants", v.key])));
   return cells;
-}
-
-function keysOf(variants: Variant[]): string {
-  return variants.map((v) => v.key).join(",");
 }
 
 /** One runner process: the cells of `variants`, in their order. */

@@ -672,7 +672,7 @@ export class NgxPool {
     this.shared.epoch = epoch;
     // Only stale entries can be left (the list is empty); Map.clear allocates, so only when there are some.
     if (this.shared.handlers.size !== 0) this.shared.handlers.clear();
-    if (i32[pw + POOL_LARGE] !== 0) this.freeLarge();
+    this.freeLarge();
     for (let p = pool; p !== 0; p = i32[(p >> 2) + D_NEXT]) {
       const w = p >> 2;
       if (this.checking) {
