@@ -4,10 +4,11 @@
  *	  `pnpm bench`: compares every mmgr allocator, and what a user would
  *	  pick instead, on the workloads of issue 7.
  *
- * Runs each cell in a child process of its own (runner.ts; with `--quick`,
- * one per allocator) with the same execArgv (so `--expose-gc`, `--import
- * tsx` and a `--conditions=@mmgr/source` carry over), shows their progress
- * lines on stderr as they come, then adds the ratios and writes latest.json,
+ * Runs each cell in a child process of its own (runner.ts), variant by
+ * variant (with `--quick`, one process per allocator), with the same
+ * execArgv (so `--expose-gc`, `--import tsx` and a
+ * `--conditions=@mmgr/source` carry over), shows their progress lines on
+ * stderr as they come, then adds the ratios and writes latest.json,
  * latest.md and latest.svg, and prints the table on stdout.
  *
  * Usage: node --expose-gc --import tsx src/main.ts [--quick] [--out <dir>]
@@ -42,29 +43,45 @@ import { OPERATION, plan, type Variant } from "./workloads/index.js";
 const RUNNER = fileURLToPath(new URL("./runner.ts", import.meta.url));
 const DEFAULT_OUT = fileURLToPath(new URL("../results", import.meta.url));
 
+/** The runner's command line for `adapter`'s cells, without `--variants`. */
+function runnerArgs(adapter: AdapterModule, quick: boolean, seed: number): string[] {
+  const args = [...process.execArgv, RUNNER, adapter.id, "--seed", String(seed)];
+  if (quick) args.push("--quick");
+  return args;
+}
+
 /**
- * Runs one allocator's cells: in one child process (`--quick`), or each
- * cell in a child process of its own (the full run), so that no cell runs
- * on JIT feedback another workload left. A crash leaves error cells.
+ * Runs every cell, in table order (variant, then allocator). The full run
+ * starts a child process per cell, so that no cell runs on JIT feedback
+ * another workload left, and goes variant by variant: the cells that a
+ * ratio compares run seconds apart, not minutes, on a machine whose speed
+ * drifts. `--quick` starts one process per allocator. A crash leaves error
+ * cells.
  */
-async function runAllocator(
-  adapter: AdapterModule,
+async function runCells(
+  adapters: readonly AdapterModule[],
   variants: Variant[],
   quick: boolean,
   seed: number,
 ): Promise<CellResult[]> {
-  const args = [...process.execArgv, RUNNER, adapter.id, "--seed", String(seed)];
-  if (quick) args.push("--quick");
-  if (quick) {
-    return runChild(adapter, variants, [
-      ...args,
-      "--variants",
-      variants.map((v) => v.key).join(","),
-    ]);
-  }
   const cells: CellResult[] = [];
-  for (const v of variants)
-    cells.push(...(await runChild(adapter, [v], [...args, "--variants", v.key])));
+  if (!quick) {
+    for (const v of variants) {
+      for (const a of adapters)
+        cells.push(
+          ...(await runChild(a, [v], [...runnerArgs(a, quick, seed), "--variants", v.key])),
+        );
+    }
+    return cells;
+  }
+  const byAdapter: CellResult[][] = [];
+  for (const a of adapters) {
+    const keys = variants.map((v) => v.key).join(",");
+    byAdapter.push(
+      await runChild(a, variants, [...runnerArgs(a, quick, seed), "--variants", keys]),
+    );
+  }
+  for (let v = 0; v < variants.length; v++) for (const list of byAdapter) cells.push(list[v]);
   return cells;
 }
 
@@ -133,11 +150,7 @@ async function main(): Promise<void> {
     `mmgr bench${quick ? " --quick" : ""}: ${variants.length} workload variants x ${adapters.length} allocators, one process per ${quick ? "allocator" : "cell"}\n`,
   );
 
-  const byAdapter: CellResult[][] = [];
-  for (const a of adapters) byAdapter.push(await runAllocator(a, variants, quick, seed));
-  // table order: variant, then allocator
-  const cells: CellResult[] = [];
-  for (let v = 0; v < variants.length; v++) for (const list of byAdapter) cells.push(list[v]);
+  const cells = await runCells(adapters, variants, quick, seed);
   addRatios(cells, THING_ID, U8_ID);
   // The workers section runs unless --only or --workloads leaves it out (name it "workers" to keep it).
   const threads =
