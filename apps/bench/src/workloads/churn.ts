@@ -21,7 +21,8 @@ export const CHURN_BATCH = 1000;
 /** The sizes of issue 7. */
 export const CHURN_SIZES = [16, 64, 256, 1024] as const;
 
-function lifoJob(size: number, units: number): Job {
+/** A churn job: `order` null frees each batch last first, else in the batch's permutation from `order`. */
+function churnJob(size: number, units: number, order: Int32Array | null): Job {
   return {
     opsPerSample: units * 2 * CHURN_BATCH,
     peakLiveBytes: CHURN_BATCH * size,
@@ -33,26 +34,12 @@ function lifoJob(size: number, units: number): Job {
       for (let b = 0; b < units; b++) {
         for (let i = 0; i < CHURN_BATCH; i++) a.alloc(i, size);
         if (probe !== null) probe();
-        for (let i = CHURN_BATCH - 1; i >= 0; i--) a.free(i, size);
-      }
-    },
-  };
-}
-
-function shuffledJob(size: number, units: number, order: Int32Array): Job {
-  return {
-    opsPerSample: units * 2 * CHURN_BATCH,
-    peakLiveBytes: CHURN_BATCH * size,
-    slots: CHURN_BATCH,
-    probes: units,
-    setup() {},
-    teardown() {},
-    sample(a: Allocator, probe: Probe | null) {
-      for (let b = 0; b < units; b++) {
-        for (let i = 0; i < CHURN_BATCH; i++) a.alloc(i, size);
-        if (probe !== null) probe();
-        const base = b * CHURN_BATCH;
-        for (let i = 0; i < CHURN_BATCH; i++) a.free(order[base + i], size);
+        if (order === null) {
+          for (let i = CHURN_BATCH - 1; i >= 0; i--) a.free(i, size);
+        } else {
+          const base = b * CHURN_BATCH;
+          for (let i = 0; i < CHURN_BATCH; i++) a.free(order[base + i], size);
+        }
       }
     },
   };
@@ -74,7 +61,7 @@ export function churnVariants(cfg: PlanConfig): Variant[] {
         units,
         live: 0,
         job(n: number): Job {
-          if (order === "LIFO") return lifoJob(size, n);
+          if (order === "LIFO") return churnJob(size, n, null);
           if (stream === undefined) {
             const rng = new Rng(cfg.seed, key);
             stream = new Int32Array(units * CHURN_BATCH);
@@ -84,7 +71,7 @@ export function churnVariants(cfg: PlanConfig): Variant[] {
               rng.shuffle(stream, base, CHURN_BATCH);
             }
           }
-          return shuffledJob(size, n, stream);
+          return churnJob(size, n, stream);
         },
       });
     }
