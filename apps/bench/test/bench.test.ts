@@ -73,6 +73,7 @@ describe("bench --quick", () => {
     const ids = results.allocators.map((a) => a.id);
     expect(ids).toEqual([
       "heap",
+      "heap-cache",
       "heap-grow",
       "aset",
       "mcxt",

@@ -46,6 +46,8 @@ import {
   BLOCK_SIZE,
   CACHE_BIN_BYTES,
   CACHE_BINS,
+  CACHE_BUDGET_MIN,
+  CACHE_BUDGET_SHIFT,
   CACHE_MAX_BLOCK,
   CACHE_NEXT,
   CONTROL_SIZE,
@@ -224,13 +226,15 @@ export class Heap {
   /** The per-heap odd random number every used block's check word is xored with. */
   private readonly tag: number;
   /**
-   * This handle's cache of free small blocks (shared heaps only): the first
-   * block of each size, by block size / 8, linked through their word 2.
-   * Null when there is no cache (not shared, or checking mode).
+   * This handle's cache of free small blocks (shared heaps, and unshared
+   * ones made with `cache: true`): the first block of each size, by block
+   * size / 8, linked through their word 2. Null when there is no cache.
    */
   private readonly bins: Int32Array | null;
   /** Blocks on each list of {@link Heap.bins}. */
-  private readonly counts: Uint8Array;
+  private readonly counts: Int32Array;
+  /** Bytes of the blocks on {@link Heap.bins}. */
+  private cachedBytes = 0;
 
   private constructor(
     buffer: ArrayBuffer | SharedArrayBuffer,
@@ -239,6 +243,7 @@ export class Heap {
     maxSize: number,
     flags: number,
     tag: number,
+    cache: boolean,
   ) {
     this.buf = buffer;
     this.memory = memory;
@@ -248,9 +253,9 @@ export class Heap {
     this.checking = (flags & HEAP_FLAG_CHECKING) !== 0;
     this.shared = (flags & HEAP_FLAG_SHARED) !== 0;
     this.tag = tag;
-    const cached = this.shared && !this.checking;
+    const cached = (this.shared || cache) && !this.checking;
     this.bins = cached ? new Int32Array(CACHE_BINS) : null;
-    this.counts = new Uint8Array(cached ? CACHE_BINS : 0);
+    this.counts = new Int32Array(cached ? CACHE_BINS : 0);
     this.lagging =
       memory !== null || (this.shared && (buffer as SharedArrayBuffer).growable === true);
     this.refreshViews();
@@ -298,7 +303,7 @@ export class Heap {
     const flags =
       (options.checking === true ? HEAP_FLAG_CHECKING : 0) |
       (options.shared === true ? HEAP_FLAG_SHARED : 0);
-    const heap = new Heap(buffer, null, 0, maxSize, flags, newTag());
+    const heap = new Heap(buffer, null, 0, maxSize, flags, newTag(), options.cache === true);
     heap.format(size);
     return heap;
   }
@@ -347,7 +352,15 @@ export class Heap {
         );
       }
     }
-    const heap = new Heap(memory.buffer, memory, base, maxSize, flags, newTag());
+    const heap = new Heap(
+      memory.buffer,
+      memory,
+      base,
+      maxSize,
+      flags,
+      newTag(),
+      options.cache === true,
+    );
     heap.format((initial + ALIGN_MASK) & ~ALIGN_MASK);
     return heap;
   }
@@ -362,7 +375,7 @@ export class Heap {
    */
   static attach(
     buffer: ArrayBuffer | SharedArrayBuffer | MemoryLike,
-    options: { base?: number } = {},
+    options: { base?: number; cache?: boolean } = {},
   ): Heap {
     const memory = isMemory(buffer) ? buffer : null;
     const buf = memory === null ? (buffer as ArrayBuffer | SharedArrayBuffer) : memory.buffer;
@@ -398,7 +411,15 @@ export class Heap {
         `Heap.attach(): the heap at offset ${base} was made ${isShared ? "unshared" : "shared"}, but the buffer is ${isShared ? "a SharedArrayBuffer" : "not shared"}`,
       );
     }
-    return new Heap(buf, memory, base, ctl[CTL_MAX_SIZE], flags, ctl[CTL_TAG]);
+    return new Heap(
+      buf,
+      memory,
+      base,
+      ctl[CTL_MAX_SIZE],
+      flags,
+      ctl[CTL_TAG],
+      options.cache === true,
+    );
   }
 
   /** Writes an empty heap into the arena: the control struct, one free block, the end marker. */
@@ -539,6 +560,7 @@ export class Heap {
   malloc(size: number): Ptr {
     if (!isAllocSize(size)) this.badSize("malloc", size);
     if (this.shared) return this.sharedMalloc(size);
+    if (this.bins !== null) return this.cachedMalloc(size);
     return this.alloc(size);
   }
 
@@ -616,6 +638,7 @@ export class Heap {
       this.sharedFree(b);
       return;
     }
+    if (this.bins !== null && this.cachedFree(b)) return;
     this.release(b);
     this.ctl[CTL_ALLOCATIONS]--;
   }
@@ -649,16 +672,73 @@ export class Heap {
   }
 
   /**
-   * Shared heaps: gives every block in this handle's cache back to the
-   * heap. A worker calls it before it ends (as glibc empties a thread's
-   * tcache when the thread exits); until then `used` and `allocations`
-   * count the cached blocks. Does nothing on an unshared heap.
+   * Gives every block in this handle's cache back to the heap's free lists,
+   * where they coalesce. A worker calls it before it ends (as glibc empties
+   * a thread's tcache when the thread exits); until then `used` and
+   * `allocations` count the cached blocks. Does nothing on a heap without
+   * a cache.
    */
   releaseCache(): void {
     if (this.bins === null) return;
+    if (!this.shared) {
+      this.flushCache();
+      return;
+    }
     this.lock();
     this.flushCache();
     this.unlock();
+  }
+
+  // ---------------------------------------------------------------------
+  // Unshared heaps made with `cache: true`
+  // ---------------------------------------------------------------------
+
+  /** malloc on an unshared heap with a cache: a small block from its list if there is one. */
+  private cachedMalloc(size: number): Ptr {
+    const need = this.blockSizeFor(size);
+    if (need <= CACHE_MAX_BLOCK) {
+      // A module's memory.grow detaches the views, and a cached block's link is read through them.
+      if (this.lagging) this.refresh();
+      const bins = this.bins as Int32Array;
+      const bin = need >>> ALIGN_BITS;
+      const b = bins[bin];
+      if (b !== 0) {
+        const w = b >> 2;
+        const i32 = this.i32;
+        bins[bin] = i32[w + CACHE_NEXT];
+        this.counts[bin]--;
+        this.cachedBytes -= need;
+        i32[w + BLOCK_CHECK] = this.tag ^ (b + BLOCK_HDR_SIZE);
+        return b + BLOCK_HDR_SIZE;
+      }
+    }
+    return this.alloc(size);
+  }
+
+  /**
+   * free on an unshared heap with a cache: keeps a small block on its list
+   * while the cache holds at most CACHE_BUDGET_MIN bytes or 1/8 of `used`.
+   * @returns false when the block must be released instead.
+   */
+  private cachedFree(b: number): boolean {
+    const i32 = this.i32;
+    const bsize = i32[b >> 2] & SIZE_MASK;
+    const cached = this.cachedBytes + bsize;
+    if (
+      bsize > CACHE_MAX_BLOCK ||
+      (cached > CACHE_BUDGET_MIN && cached > this.ctl[CTL_USED] >>> CACHE_BUDGET_SHIFT)
+    ) {
+      return false;
+    }
+    const bins = this.bins as Int32Array;
+    const bin = bsize >>> ALIGN_BITS;
+    const w = b >> 2;
+    i32[w + BLOCK_CHECK] = ~(this.tag ^ (b + BLOCK_HDR_SIZE));
+    i32[w + CACHE_NEXT] = bins[bin];
+    bins[bin] = b;
+    this.counts[bin]++;
+    this.cachedBytes = cached;
+    return true;
   }
 
   // ---------------------------------------------------------------------
@@ -717,6 +797,7 @@ export class Heap {
         const i32 = this.i32;
         bins[bin] = i32[w + CACHE_NEXT];
         this.counts[bin]--;
+        this.cachedBytes -= need;
         i32[w + BLOCK_CHECK] = this.tag ^ (b + BLOCK_HDR_SIZE);
         return b + BLOCK_HDR_SIZE;
       }
@@ -761,6 +842,7 @@ export class Heap {
         else i32[(last >> 2) + CACHE_NEXT] = extra;
         last = extra;
         this.counts[bin]++;
+        this.cachedBytes += need;
       }
     }
     this.unlock();
@@ -784,6 +866,7 @@ export class Heap {
       i32[w + CACHE_NEXT] = bins[bin];
       bins[bin] = b;
       this.counts[bin]++;
+      this.cachedBytes += bsize;
       return;
     }
     this.lock();
@@ -813,7 +896,7 @@ export class Heap {
     this.unlock();
   }
 
-  /** Gives `n` blocks of a cache list back to the heap; the caller holds the lock. */
+  /** Gives `n` blocks of a cache list back to the heap (a shared heap's caller holds the lock). */
   private releaseCached(bin: number, n: number): void {
     const bins = this.bins as Int32Array;
     const i32 = this.i32;
@@ -827,9 +910,10 @@ export class Heap {
     }
     bins[bin] = b;
     this.counts[bin] -= k;
+    this.cachedBytes -= k * (bin << ALIGN_BITS);
   }
 
-  /** Gives this handle's whole cache back; the caller holds the lock. Returns whether it held anything. */
+  /** Gives this handle's whole cache back (a shared heap's caller holds the lock). Returns whether it held anything. */
   private flushCache(): boolean {
     if (this.bins === null) return false;
     let any = false;
@@ -880,9 +964,7 @@ export class Heap {
         if (s > largest) largest = s;
       }
     }
-    let cached = 0;
-    for (let bin = 0; bin < this.counts.length; bin++)
-      cached += this.counts[bin] * (bin << ALIGN_BITS);
+    const cached = this.cachedBytes;
     return {
       size,
       used,
@@ -955,8 +1037,9 @@ export class Heap {
       } else {
         const check = i32[(b >> 2) + BLOCK_CHECK];
         const live = this.tag ^ (b + BLOCK_HDR_SIZE);
-        // A shared heap's used blocks may sit in a worker's cache, marked ~live.
-        if (check !== live && !(this.shared && check === ~live)) {
+        // A used block may sit in a cache, marked ~live: this handle's, a
+        // worker's, or (in a byte copy of a heap) the original's.
+        if (check !== live && check !== ~live) {
           corrupt(b, "check word of used block overwritten");
         }
         if (this.checking) this.verifySentinel("heap check", b);
@@ -1009,6 +1092,7 @@ export class Heap {
     // This handle's cache: each entry a used block of its list's size, marked cached.
     const bins = this.bins;
     if (bins === null) return;
+    let bytes = 0;
     for (let bin = 0; bin < CACHE_BINS; bin++) {
       let n = 0;
       for (let c = bins[bin]; c !== 0; c = i32[(c >> 2) + CACHE_NEXT]) {
@@ -1024,7 +1108,10 @@ export class Heap {
       }
       if (n !== this.counts[bin])
         corrupt(bins[bin], `cache list ${bin} holds ${n}, counted ${this.counts[bin]}`);
+      bytes += n * (bin << ALIGN_BITS);
     }
+    if (bytes !== this.cachedBytes)
+      corrupt(base, `cache lists hold ${bytes} bytes, counted ${this.cachedBytes}`);
   }
 
   // ---------------------------------------------------------------------
@@ -1135,7 +1222,7 @@ export class Heap {
       // A WebAssembly memory grown by the module leaves detached views, through which search found nothing.
       if (this.lagging && this.refresh()) b = this.search(need);
       if (b === 0 && !this.grow(need)) {
-        // Out of memory: a shared heap first gives this handle's cache back (under the lock it holds).
+        // Out of memory: first this handle's cache goes back (on a shared heap, under the lock it holds).
         if (!this.flushCache()) return 0;
       }
       if (b === 0) b = this.search(need);
@@ -1474,8 +1561,10 @@ export class Heap {
         why = "was already freed (double free)";
       } else if (this.i32[(b >> 2) + BLOCK_CHECK] === 0 && bsize >= MIN_BLOCK_SIZE) {
         why = "was already freed (double free)";
-      } else if (this.shared && this.i32[(b >> 2) + BLOCK_CHECK] === ~(this.tag ^ ptr)) {
-        why = "was already freed (double free: the block is in a worker's cache)";
+      } else if (this.i32[(b >> 2) + BLOCK_CHECK] === ~(this.tag ^ ptr)) {
+        why = this.shared
+          ? "was already freed (double free: the block is in a worker's cache)"
+          : "was already freed (double free: the block is in the heap's cache)";
       } else if (this.checking && this.i32[(b >> 2) + BLOCK_CHECK] === WIPE_WORD) {
         why = "lies in freed memory (double free, or a pointer into a freed block)";
       } else {

@@ -144,6 +144,15 @@ export const CACHE_BINS = (CACHE_MAX_BLOCK >>> ALIGN_BITS) + 1;
  * every few calls of a batch workload.
  */
 export const CACHE_BIN_BYTES = 16384;
+/**
+ * An unshared heap's cache (`cache: true`) keeps a freed block while it holds
+ * at most this many bytes, or 1/8 of the heap's `used` (CACHE_BUDGET_SHIFT),
+ * whichever is more: enough for a batch of small blocks to come back from
+ * it, and a bounded share of the memory. Its lists have no length limit.
+ */
+export const CACHE_BUDGET_MIN = 65536;
+/** `used >>> CACHE_BUDGET_SHIFT`: the share of `used` an unshared heap's cache may hold. */
+export const CACHE_BUDGET_SHIFT = 3;
 /** Word of a cached block that links to the next of its size. */
 export const CACHE_NEXT = 2;
 /** A WebAssembly memory's largest size: 65536 pages of 64 KiB. */

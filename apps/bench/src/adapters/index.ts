@@ -13,7 +13,7 @@
 import { asetAdapter } from "./aset.js";
 import { contextTreeAdapter } from "./context-tree.js";
 import { bufferAdapter, uint8ArrayAdapter } from "./gc.js";
-import { heapAdapter, heapGrowableAdapter } from "./heap.js";
+import { heapAdapter, heapCacheAdapter, heapGrowableAdapter } from "./heap.js";
 import { ngxAdapter } from "./ngx-pool.js";
 import { sgiAdapter } from "./sgi-alloc.js";
 import { thingAdapter } from "./thing-malloc.js";
@@ -30,6 +30,7 @@ export type {
 /** Every allocator, in the order of the table's columns. */
 export const ADAPTERS: readonly AdapterModule[] = [
   heapAdapter,
+  heapCacheAdapter,
   heapGrowableAdapter,
   asetAdapter,
   contextTreeAdapter,
