@@ -1048,8 +1048,7 @@ export class AllocSet {
     const ctx = this.offset;
     const cw = ctx >> 2;
     const keeper = ctx + SIZEOF_ASET_CONTEXT;
-    // A loop, not fill(): TypedArray.prototype.fill is a call into the runtime that V8 does not inline.
-    for (let i = cw + CTX_FREELIST; i < cw + CTX_FREELIST + 2 * ALLOCSET_NUM_FREELISTS; i++) i32[i] = 0;
+    i32.fill(0, cw + CTX_FREELIST, cw + CTX_FREELIST + 2 * ALLOCSET_NUM_FREELISTS);
     let block = i32[cw + CTX_BLOCKS];
     i32[cw + CTX_BLOCKS] = keeper;
     while (block !== 0) {
