@@ -699,18 +699,9 @@ export class Heap {
     if (need <= CACHE_MAX_BLOCK) {
       // A module's memory.grow detaches the views, and a cached block's link is read through them.
       if (this.lagging) this.refresh();
-      const bins = this.bins as Int32Array;
       const bin = need >>> ALIGN_BITS;
-      const b = bins[bin];
-      if (b !== 0) {
-        const w = b >> 2;
-        const i32 = this.i32;
-        bins[bin] = i32[w + CACHE_NEXT];
-        this.counts[bin]--;
-        this.cachedBytes -= need;
-        i32[w + BLOCK_CHECK] = this.tag ^ (b + BLOCK_HDR_SIZE);
-        return b + BLOCK_HDR_SIZE;
-      }
+      const b = (this.bins as Int32Array)[bin];
+      if (b !== 0) return this.popCached(bin, b, need);
     }
     return this.alloc(size);
   }
@@ -730,15 +721,32 @@ export class Heap {
     ) {
       return false;
     }
+    this.pushCached(b, bsize);
+    return true;
+  }
+
+  /** Takes `b`, the head of cache list `bin` (blocks of `need` bytes), for the caller. */
+  private popCached(bin: number, b: number, need: number): Ptr {
+    const w = b >> 2;
+    const i32 = this.i32;
+    (this.bins as Int32Array)[bin] = i32[w + CACHE_NEXT];
+    this.counts[bin]--;
+    this.cachedBytes -= need;
+    i32[w + BLOCK_CHECK] = this.tag ^ (b + BLOCK_HDR_SIZE);
+    return b + BLOCK_HDR_SIZE;
+  }
+
+  /** Puts the used block `b` of `bsize` bytes on the head of its cache list, marked cached. */
+  private pushCached(b: number, bsize: number): void {
     const bins = this.bins as Int32Array;
     const bin = bsize >>> ALIGN_BITS;
     const w = b >> 2;
+    const i32 = this.i32;
     i32[w + BLOCK_CHECK] = ~(this.tag ^ (b + BLOCK_HDR_SIZE));
     i32[w + CACHE_NEXT] = bins[bin];
     bins[bin] = b;
     this.counts[bin]++;
-    this.cachedBytes = cached;
-    return true;
+    this.cachedBytes += bsize;
   }
 
   // ---------------------------------------------------------------------
@@ -792,15 +800,7 @@ export class Heap {
     if (bins !== null && need <= CACHE_MAX_BLOCK) {
       const bin = need >>> ALIGN_BITS;
       const b = bins[bin];
-      if (b !== 0) {
-        const w = b >> 2;
-        const i32 = this.i32;
-        bins[bin] = i32[w + CACHE_NEXT];
-        this.counts[bin]--;
-        this.cachedBytes -= need;
-        i32[w + BLOCK_CHECK] = this.tag ^ (b + BLOCK_HDR_SIZE);
-        return b + BLOCK_HDR_SIZE;
-      }
+      if (b !== 0) return this.popCached(bin, b, need);
       return this.refill(need, bin);
     }
     this.lock();
@@ -851,22 +851,15 @@ export class Heap {
 
   /** free on a shared heap: a small block goes to this handle's cache, a full cache list gives half back under one lock. */
   private sharedFree(b: number): void {
-    let i32 = this.i32;
-    const bins = this.bins;
-    const bsize = i32[b >> 2] & SIZE_MASK;
-    if (bins !== null && bsize <= CACHE_MAX_BLOCK) {
+    const bsize = this.i32[b >> 2] & SIZE_MASK;
+    if (this.bins !== null && bsize <= CACHE_MAX_BLOCK) {
       // Every block in the cache lies within this handle's views: a block
       // another worker carved past their end is seen only after a refresh.
-      if (b + bsize > this.viewBytes && this.refresh()) i32 = this.i32;
+      if (b + bsize > this.viewBytes) this.refresh();
       const bin = bsize >>> ALIGN_BITS;
       const limit = CACHE_LIMITS[bin];
       if (this.counts[bin] >= limit) this.drain(bin, limit >>> 1);
-      const w = b >> 2;
-      i32[w + BLOCK_CHECK] = ~(this.tag ^ (b + BLOCK_HDR_SIZE));
-      i32[w + CACHE_NEXT] = bins[bin];
-      bins[bin] = b;
-      this.counts[bin]++;
-      this.cachedBytes += bsize;
+      this.pushCached(b, bsize);
       return;
     }
     this.lock();
