@@ -72,6 +72,16 @@ function scopedSample(s: QueryStream, rows: number, a: Allocator, probe: Probe |
     if (probe !== null) probe();
     a.scopeReset(TUPLE);
   }
+  closeScopes(a);
+}
+
+/**
+ * The end of a scoped query, in a function of its own: in scopedSample,
+ * V8 compiles the code after the row loop on entry to the loop (OSR),
+ * before it has run, and without type feedback it deoptimized there on
+ * every sample in some runs (up to 40 times, and 1.5x slower).
+ */
+function closeScopes(a: Allocator): void {
   a.scopeClose(TUPLE);
   a.scopeClose(QUERY);
 }
