@@ -370,7 +370,8 @@ export class Heap {
    * `WebAssembly.Memory`) at `base`: everything the heap needs is in its
    * bytes. This is how another worker uses a shared heap; each handle has
    * its own cache of small blocks. On a plain `ArrayBuffer` it re-opens a
-   * heap from a byte copy.
+   * heap from a byte copy; `cache: true` gives that handle a cache too
+   * (see {@link HeapOptions.cache}).
    * @throws InvalidStateError when there is no heap of this format at `base`.
    */
   static attach(
