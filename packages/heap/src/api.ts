@@ -40,10 +40,12 @@ export interface HeapOptions {
    * handles have (glibc's tcache): a freed block of up to 1,024 bytes is
    * kept on a list of its size and handed straight to the next `malloc` of
    * that size, without the free lists. Cached blocks count in `used` and
-   * `allocations` (and `stats().cached`) until a `malloc` takes them or
-   * {@link Heap.releaseCache} gives them back. A free keeps its block only
-   * while the cache then holds at most 64 KiB or 1/8 of `used`, whichever
-   * is more; otherwise the block is released. Faster for programs that
+   * `allocations` (and `stats().cached`) until a `malloc` takes them, or
+   * {@link Heap.releaseCache} gives them back, or a `malloc` that finds no
+   * free block gives them all back before the arena grows or the `malloc`
+   * fails. A free keeps its block only while the cache then holds at most
+   * 64 KiB or 1/8 of `used`, whichever is more; otherwise the block is
+   * released. Faster for programs that
    * free and allocate small blocks of the same sizes; a block in the cache
    * does not coalesce. Shared heaps always have one; checking mode none.
    * @defaultValue false

@@ -682,6 +682,8 @@ export class Heap {
   releaseCache(): void {
     if (this.bins === null) return;
     if (!this.shared) {
+      // A module's memory.grow detaches the views the lists are walked through.
+      if (this.lagging) this.refresh();
       this.flushCache();
       return;
     }
@@ -1008,6 +1010,7 @@ export class Heap {
     let used = 0;
     let allocations = 0;
     const freeSet = new Set<number>();
+    const cachedSet = new Set<number>();
     let prevFree = false;
     let b = this.first;
     while (b < end) {
@@ -1033,9 +1036,8 @@ export class Heap {
         const live = this.tag ^ (b + BLOCK_HDR_SIZE);
         // A used block may sit in a cache, marked ~live: this handle's, a
         // worker's, or (in a byte copy of a heap) the original's.
-        if (check !== live && check !== ~live) {
-          corrupt(b, "check word of used block overwritten");
-        }
+        if (check === ~live) cachedSet.add(b);
+        else if (check !== live) corrupt(b, "check word of used block overwritten");
         if (this.checking) this.verifySentinel("heap check", b);
         used += bsize;
         allocations++;
@@ -1096,9 +1098,7 @@ export class Heap {
         if (i32[c >> 2] & FLAG_FREE || (i32[c >> 2] & SIZE_MASK) !== bin << ALIGN_BITS) {
           corrupt(c, `block of ${i32[c >> 2] & SIZE_MASK} bytes on cache list ${bin}`);
         }
-        if (i32[(c >> 2) + BLOCK_CHECK] !== ~(this.tag ^ (c + BLOCK_HDR_SIZE))) {
-          corrupt(c, "cached block not marked cached");
-        }
+        if (!cachedSet.has(c)) corrupt(c, "cache list entry is not a block marked cached");
       }
       if (n !== this.counts[bin])
         corrupt(bins[bin], `cache list ${bin} holds ${n}, counted ${this.counts[bin]}`);
@@ -1215,8 +1215,10 @@ export class Heap {
       if (!forCaller) return 0; // a cache refill's extra blocks never grow the arena
       // A WebAssembly memory grown by the module leaves detached views, through which search found nothing.
       if (this.lagging && this.refresh()) b = this.search(need);
+      // An unshared handle's cache goes back before the arena grows for want of it.
+      if (b === 0 && !this.shared && this.flushCache()) b = this.search(need);
       if (b === 0 && !this.grow(need)) {
-        // Out of memory: first this handle's cache goes back (on a shared heap, under the lock it holds).
+        // Out of memory: a shared heap's handle gives its cache back (under the lock it holds) and tries again.
         if (!this.flushCache()) return 0;
       }
       if (b === 0) b = this.search(need);

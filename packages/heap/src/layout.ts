@@ -148,7 +148,9 @@ export const CACHE_BIN_BYTES = 16384;
  * An unshared heap's cache (`cache: true`) keeps a freed block while it holds
  * at most this many bytes, or 1/8 of the heap's `used` (CACHE_BUDGET_SHIFT),
  * whichever is more: enough for a batch of small blocks to come back from
- * it, and a bounded share of the memory. Its lists have no length limit.
+ * it, and a small share of the memory when it is checked (at each free: once
+ * `used` falls, the cache may hold more, until a malloc takes its blocks or
+ * they are given back). Its lists have no length limit.
  */
 export const CACHE_BUDGET_MIN = 65536;
 /** `used >>> CACHE_BUDGET_SHIFT`: the share of `used` an unshared heap's cache may hold. */

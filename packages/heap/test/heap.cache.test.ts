@@ -76,6 +76,15 @@ describe("an unshared heap with cache: true", () => {
     heap.check();
   });
 
+  it("keeps a block that brings the cache to exactly CACHE_BUDGET_MIN, and releases the next", () => {
+    const heap = Heap.create({ initialSize: 1 * MiB, maxSize: 1 * MiB, cache: true });
+    expect(block(24)).toBe(32); // 2,048 of them are exactly the minimum budget
+    const n = CACHE_BUDGET_MIN / 32;
+    const ptrs = Array.from({ length: n + 1 }, () => heap.malloc(24));
+    for (const p of ptrs) heap.free(p);
+    expect(heap.stats()).toMatchObject({ cached: CACHE_BUDGET_MIN, used: CACHE_BUDGET_MIN });
+  });
+
   it("releases blocks above CACHE_MAX_BLOCK at once", () => {
     const heap = Heap.create({ initialSize: 256 * KiB, cache: true });
     const fits = heap.malloc(CACHE_MAX_BLOCK - BLOCK_HDR_SIZE);
@@ -119,6 +128,27 @@ describe("an unshared heap with cache: true", () => {
     heap.check();
   });
 
+  it("check() finds the cache's byte count out of step with its lists", () => {
+    const heap = Heap.create({ initialSize: 256 * KiB, cache: true });
+    heap.free(heap.malloc(32));
+    heap.check();
+    (heap as unknown as { cachedBytes: number }).cachedBytes += 8;
+    expect(() => heap.check()).toThrow(/cache lists hold 40 bytes, counted 48/);
+  });
+
+  it("on a growable heap, gives its cache back before the arena grows", () => {
+    const heap = Heap.create({ initialSize: 64 * KiB, maxSize: 1 * MiB, cache: true });
+    const ptrs: number[] = [];
+    while (heap.stats().largestFree > 2 * KiB) ptrs.push(heap.malloc(1000));
+    for (const p of ptrs) heap.free(p);
+    expect(heap.stats().cached).toBe(ptrs.length * block(1000));
+    const big = heap.malloc(16 * KiB); // fits once the cached blocks coalesce
+    expect(big).not.toBe(0);
+    expect(heap.size).toBe(64 * KiB);
+    expect(heap.stats().cached).toBe(0);
+    heap.check();
+  });
+
   it("is off in checking mode: a freed block goes back at once", () => {
     const heap = Heap.create({ checking: true, cache: true });
     heap.free(heap.malloc(40));
@@ -139,6 +169,22 @@ describe("an unshared heap with cache: true", () => {
     heap.check();
   });
 
+  it("gives its blocks back in a WebAssembly memory whose module grew it since they were cached", () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 16 });
+    const heap = Heap.fromMemory(memory, { base: 1024, cache: true });
+    const p = heap.malloc(100);
+    const q = heap.malloc(100);
+    heap.free(p);
+    memory.grow(1); // detaches the views the list is linked through
+    heap.free(q); // onto the list, linked to p through the new views
+    expect(heap.malloc(100)).toBe(q);
+    heap.free(q);
+    memory.grow(1);
+    heap.releaseCache();
+    expect(heap.stats()).toMatchObject({ used: 0, allocations: 0, cached: 0 });
+    heap.check();
+  });
+
   it("leaves cached blocks used in a byte copy, where check() accepts them; attach can give a copy a cache", () => {
     const heap = Heap.create({ initialSize: 64 * KiB, maxSize: 64 * KiB, cache: true });
     const keep = heap.malloc(200);
@@ -149,5 +195,11 @@ describe("an unshared heap with cache: true", () => {
     copy.free(keep);
     expect(copy.stats().cached).toBe(block(200));
     copy.check();
+    // Without a cache the copy still accepts them, and refuses to free them.
+    const plain = Heap.attach(heap.buffer.slice(0));
+    plain.check();
+    expect(plain.stats()).toMatchObject({ allocations: 2, cached: 0 });
+    const cachedPtr = heap.malloc(24); // the block the original had cached
+    expect(() => plain.free(cachedPtr)).toThrow(InvalidPointerError);
   });
 });

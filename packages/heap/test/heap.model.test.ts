@@ -42,10 +42,15 @@ function verify(model: Model, heap: Heap): void {
         throw new Error(`byte ${a.ptr + i} of block ${a.ptr} is ${bytes[i]}, wrote ${a.fill}`);
     }
   }
-  // A heap with a cache counts the blocks in it as allocations too.
-  const { allocations, cached } = heap.stats();
+  // A heap with a cache counts the blocks in it as used allocations too.
+  const { allocations, cached, used } = heap.stats();
   if (cached === 0) expect(allocations).toBe(model.live.length);
   else expect(allocations).toBeGreaterThan(model.live.length);
+  if (!heap.checking) {
+    let blocks = 0;
+    for (const a of model.live) blocks += heap.usableSize(a.ptr) + BLOCK_HDR_SIZE;
+    expect(used - cached).toBe(blocks);
+  }
   heap.check();
 }
 
