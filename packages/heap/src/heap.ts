@@ -706,7 +706,9 @@ export class Heap {
       const b = (this.bins as Int32Array)[bin];
       if (b !== 0) return this.popCached(bin, b, need);
     }
-    return this.alloc(size);
+    // alloc() without working `need` out again: a heap with a cache is never in checking mode.
+    const b = this.take(need);
+    return b === 0 ? 0 : b + BLOCK_HDR_SIZE;
   }
 
   /**
